@@ -1,0 +1,325 @@
+use std::hash::BuildHasher;
+use std::marker::PhantomData;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use super::{Collect, Series};
+use crate::expfmt::Encoder;
+use crate::label::{KeyBuf, LabelSchema};
+
+/// Default cap on the number of series of a family with free-form labels.
+pub const DEFAULT_MAX_SERIES: usize = 10_000;
+
+/// The label value every label of the overflow series carries.
+pub const OVERFLOW_LABEL_VALUE: &str = "__overflow__";
+
+/// A metric family: one series of `M` per label set of schema `L`.
+///
+/// When every label type has fixed cardinality, series live in a dense array indexed
+/// by the label values (no hashing). Otherwise they live in an append-only arena
+/// found through a lock-free open-addressing index; only creating a series takes a
+/// lock. Past `max_series` series, new label sets all record into one overflow
+/// series whose labels read `__overflow__`; the first overflow is logged and every
+/// one is counted in `keviq_series_overflow_total`.
+///
+/// Users reach families through the fields `metric!` generates, whose
+/// `labels(..)` method takes the label values as typed arguments.
+pub struct Family<L: LabelSchema, M: Series> {
+    name: &'static str,
+    config: M::Config,
+    max_series: usize,
+    dense: OnceLock<Box<[AtomicPtr<M>]>>,
+    sparse: OnceLock<SparseIndex<M>>,
+    overflow: OnceLock<M>,
+    overflow_logged: AtomicBool,
+    _schema: PhantomData<fn() -> L>,
+}
+
+impl<L: LabelSchema, M: Series> std::fmt::Debug for Family<L, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Family")
+            .field("name", &self.name)
+            .field("max_series", &self.max_series)
+            .finish()
+    }
+}
+
+impl<L: LabelSchema, M: Series> Family<L, M> {
+    /// An empty family. `name` is only used in overflow reports.
+    pub const fn new(name: &'static str, config: M::Config, max_series: usize) -> Self {
+        Self {
+            name,
+            config,
+            max_series,
+            dense: OnceLock::new(),
+            sparse: OnceLock::new(),
+            overflow: OnceLock::new(),
+            overflow_logged: AtomicBool::new(false),
+            _schema: PhantomData,
+        }
+    }
+
+    /// The series for one label set, created at zero on first use. Keep the handle to
+    /// skip the lookup next time.
+    #[inline]
+    pub fn get(&self, values: L::Values<'_>) -> M::Handle<'_> {
+        let series = match L::DENSE_LEN {
+            Some(len) => self.dense(len, L::dense_index(&values)),
+            None => {
+                let mut key = KeyBuf::new();
+                L::encode(&values, &mut key);
+                self.sparse(key.as_bytes())
+            }
+        };
+        series.handle(&self.config)
+    }
+
+    #[inline(always)]
+    fn dense(&self, len: usize, index: usize) -> &M {
+        let slots = self
+            .dense
+            .get_or_init(|| (0..len).map(|_| AtomicPtr::new(ptr::null_mut())).collect());
+        let Some(slot) = slots.get(index) else {
+            return self.overflow();
+        };
+        let mut p = slot.load(Ordering::Acquire);
+        if p.is_null() {
+            let fresh = Box::into_raw(Box::new(M::create(&self.config)));
+            p = match slot.compare_exchange(
+                ptr::null_mut(),
+                fresh,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => fresh,
+                Err(winner) => {
+                    // SAFETY: `fresh` came from `Box::into_raw` above and was never shared.
+                    drop(unsafe { Box::from_raw(fresh) });
+                    winner
+                }
+            };
+        }
+        // SAFETY: a non-null slot holds a pointer from `Box::into_raw` that is only
+        // freed in `Drop`, which cannot run while `&self` is borrowed.
+        unsafe { &*p }
+    }
+
+    #[inline(always)]
+    fn sparse(&self, key: &[u8]) -> &M {
+        let index = self
+            .sparse
+            .get_or_init(|| SparseIndex::new(self.max_series));
+        let hash = index.hasher.hash_one(key);
+        match index.find(key, hash) {
+            Some(series) => series,
+            None => match index.insert(key, hash, self.max_series, &self.config) {
+                Some(series) => series,
+                None => self.overflow(),
+            },
+        }
+    }
+
+    #[cold]
+    fn overflow(&self) -> &M {
+        crate::registry::SERIES_OVERFLOW.get((self.name,)).inc();
+        if !self.overflow_logged.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                metric = self.name,
+                max_series = self.max_series,
+                "metric family reached its series cap; new label sets are recorded under `{OVERFLOW_LABEL_VALUE}`"
+            );
+        }
+        self.overflow.get_or_init(|| M::create(&self.config))
+    }
+
+    /// Number of series created so far (not counting the overflow series).
+    pub fn len(&self) -> usize {
+        let dense = self.dense.get().map_or(0, |s| {
+            s.iter()
+                .filter(|p| !p.load(Ordering::Acquire).is_null())
+                .count()
+        });
+        dense + self.sparse.get().map_or(0, |s| s.series.count())
+    }
+
+    /// `true` before the first series is created.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<L: LabelSchema, M: Series> Collect for Family<L, M> {
+    fn collect(&self, enc: &mut Encoder<'_>) {
+        if let Some(slots) = self.dense.get() {
+            for (index, slot) in slots.iter().enumerate() {
+                let p = slot.load(Ordering::Acquire);
+                if p.is_null() {
+                    continue;
+                }
+                enc.clear_labels();
+                L::decode_dense(index, &mut |i, v| enc.label_at(i, v));
+                // SAFETY: as in `dense`: published once, freed only in `Drop`.
+                unsafe { &*p }.encode(&self.config, enc);
+            }
+        }
+        if let Some(index) = self.sparse.get() {
+            let mut scratch = String::new();
+            for (_, (key, series)) in index.series.iter() {
+                enc.clear_labels();
+                L::decode_key(key, &mut scratch, &mut |i, v| enc.label_at(i, v));
+                series.encode(&self.config, enc);
+            }
+        }
+        if let Some(series) = self.overflow.get() {
+            enc.clear_labels();
+            for i in 0..L::LEN {
+                enc.label_at(i, OVERFLOW_LABEL_VALUE);
+            }
+            series.encode(&self.config, enc);
+        }
+    }
+}
+
+impl<L: LabelSchema, M: Series> Drop for Family<L, M> {
+    fn drop(&mut self) {
+        if let Some(slots) = self.dense.get_mut() {
+            for slot in slots.iter_mut() {
+                let p = *slot.get_mut();
+                if !p.is_null() {
+                    // SAFETY: every non-null slot owns a pointer from `Box::into_raw`,
+                    // and `&mut self` means no handle is alive.
+                    drop(unsafe { Box::from_raw(p) });
+                }
+            }
+        }
+    }
+}
+
+/// Series of a family with free-form labels, found by key.
+///
+/// `slots` is an open-addressing table sized once for `max_series` at a load factor
+/// of at most one half, so it never resizes and lookups never wait. Each slot holds
+/// `(hash >> 32) << 32 | (arena index + 1)`; zero is empty. Series live in an
+/// append-only arena whose elements never move, so handles stay valid.
+struct SparseIndex<M> {
+    hasher: foldhash::fast::RandomState,
+    slots: Box<[AtomicU64]>,
+    series: boxcar::Vec<(Box<[u8]>, M)>,
+    insert_lock: Mutex<()>,
+}
+
+impl<M: Series> SparseIndex<M> {
+    fn new(max_series: usize) -> Self {
+        let capacity = max_series
+            .saturating_mul(2)
+            .clamp(16, 1 << 31)
+            .next_power_of_two();
+        Self {
+            hasher: foldhash::fast::RandomState::default(),
+            slots: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
+            series: boxcar::Vec::new(),
+            insert_lock: Mutex::new(()),
+        }
+    }
+
+    /// Probes from the key's home slot; returns the series, or `None` at the first
+    /// empty slot.
+    #[inline(always)]
+    fn find(&self, key: &[u8], hash: u64) -> Option<&M> {
+        let mask = self.slots.len() - 1;
+        let tag = hash >> 32;
+        let mut pos = hash as usize & mask;
+        loop {
+            let slot = self.slots[pos].load(Ordering::Acquire);
+            if slot == 0 {
+                return None;
+            }
+            if slot >> 32 == tag {
+                let index = (slot & 0xffff_ffff) as usize - 1;
+                if let Some((k, series)) = self.series.get(index)
+                    && **k == *key
+                {
+                    return Some(series);
+                }
+            }
+            pos = (pos + 1) & mask;
+        }
+    }
+
+    #[cold]
+    fn insert(&self, key: &[u8], hash: u64, max_series: usize, config: &M::Config) -> Option<&M> {
+        // A poisoned lock only means another insert panicked; the table is still
+        // consistent because a slot is published last.
+        let _guard = self.insert_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(series) = self.find(key, hash) {
+            return Some(series);
+        }
+        if self.series.count() >= max_series {
+            return None;
+        }
+        let index = self.series.push((key.into(), M::create(config)));
+        let mask = self.slots.len() - 1;
+        let mut pos = hash as usize & mask;
+        while self.slots[pos].load(Ordering::Relaxed) != 0 {
+            pos = (pos + 1) & mask;
+        }
+        self.slots[pos].store((hash >> 32) << 32 | (index as u64 + 1), Ordering::Release);
+        self.series.get(index).map(|(_, s)| s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::label::{HttpMethod, Str};
+    use crate::metric::{Gauge, LabeledCounter};
+
+    #[test]
+    fn sparse_family_finds_the_same_series_again() {
+        let f: Family<(HttpMethod, Str), LabeledCounter> = Family::new("t_total", (), 10);
+        f.get((HttpMethod::Get, "/a")).inc();
+        f.get((HttpMethod::Get, "/a")).inc();
+        f.get((HttpMethod::Post, "/a")).inc();
+        assert_eq!(f.get((HttpMethod::Get, "/a")).get(), 2);
+        assert_eq!(f.len(), 2);
+    }
+
+    #[test]
+    fn cap_folds_new_label_sets_into_one_overflow_series() {
+        let f: Family<(Str,), Gauge> = Family::new("t_capped", (), 3);
+        for i in 0..100 {
+            f.get((&format!("v{i}"),)).inc();
+        }
+        assert_eq!(f.len(), 3);
+        assert_eq!(f.overflow.get().map(Gauge::get), Some(97));
+        // Existing series keep working after the cap is reached.
+        f.get(("v1",)).inc();
+        assert_eq!(f.get(("v1",)).get(), 2);
+    }
+
+    #[test]
+    fn dense_family_creates_series_lazily() {
+        let f: Family<(bool, HttpMethod), LabeledCounter> = Family::new("t_dense_total", (), 10);
+        assert!(f.is_empty());
+        f.get((true, HttpMethod::Put)).inc_by(5);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f.get((true, HttpMethod::Put)).get(), 5);
+    }
+
+    #[test]
+    fn concurrent_creation_yields_one_series_per_key() {
+        let f: Family<(Str,), LabeledCounter> = Family::new("t_race_total", (), 1000);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for i in 0..200 {
+                        f.get((&format!("k{i}"),)).inc();
+                    }
+                });
+            }
+        });
+        assert_eq!(f.len(), 200);
+        assert_eq!(f.get(("k7",)).get(), 4);
+    }
+}
