@@ -1,1 +1,119 @@
-//! placeholder
+//! keviq turns Prometheus instrumentation into compiled code.
+//!
+//! Declare metrics once with [`metric!`]; use them as typed fields. A misspelled
+//! field, a wrong label, an invalid name or a counter without `_total` is a compile
+//! error. Every declared metric registers itself (through `inventory`, which your
+//! crate does not need to depend on) and shows up in the exposition from the first
+//! scrape, at zero.
+//!
+//! ```
+//! use keviq::{HttpMethod, Format, Registry};
+//!
+//! keviq::metric! {
+//!     /// Domain metrics of the agent runtime.
+//!     pub static AGENT: AgentMetrics {
+//!         /// Agent invocations started
+//!         invocations: Counter = "mona_agent_invocations_total",
+//!         /// Tool calls executed across all invocations
+//!         tool_calls: Counter = "mona_agent_tool_calls_total",
+//!         /// Requests by method, route template and status
+//!         requests: Counter(method: HttpMethod, path: &str, status: u16) = "demo_requests_total",
+//!         /// Time spent per request
+//!         #[metric(buckets = [1, 5, 25, 100], unit = "ms")]
+//!         latency: Histogram(path: &str) = "demo_latency_ms",
+//!     }
+//! }
+//!
+//! AGENT.invocations.inc();
+//! AGENT.requests.labels(HttpMethod::Post, "/api/v1/invocations", 200).inc();
+//! // Keep a handle to skip the lookup next time.
+//! let latency = AGENT.latency.labels("/api/v1/invocations");
+//! latency.observe(3.2);
+//!
+//! let text = Registry::global().unwrap().render(Format::Prometheus);
+//! assert!(text.contains("# HELP mona_agent_invocations_total Agent invocations started\n"));
+//! assert!(text.contains("mona_agent_invocations_total 1\n"));
+//! assert!(text.contains("mona_agent_tool_calls_total 0\n"));
+//! assert!(text.contains(
+//!     "demo_requests_total{method=\"POST\",path=\"/api/v1/invocations\",status=\"200\"} 1\n"
+//! ));
+//! assert!(text.contains("demo_latency_ms_bucket{path=\"/api/v1/invocations\",le=\"5.0\"} 1\n"));
+//! ```
+//!
+//! Mistakes are compile errors that say how to fix them:
+//!
+//! ```compile_fail
+//! keviq::metric! {
+//!     /// Turns completed
+//!     pub static TURNS: Counter = "mona_agent_turns";
+//!     // error: counter `mona_agent_turns` should end in `_total`: rename it to `mona_agent_turns_total`
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! keviq::metric! {
+//!     /// Requests
+//!     pub static REQUESTS: Counter(method: keviq::HttpMethod) = "requests_total";
+//! }
+//! REQUESTS.labels("GET").inc(); // error: expected `HttpMethod`, found `&str`
+//! ```
+//!
+//! # Declaring metrics
+//!
+//! `metric!` takes statics of two shapes: a group, `static NAME: Struct { field: Kind
+//! = "name", ... }`, which generates `Struct` with one typed field per metric; and a
+//! single metric, `static NAME: Kind = "name";`. `Kind` is `Counter`, `Gauge`,
+//! `FloatGauge` or `Histogram`, optionally followed by labels in parentheses,
+//! `(method: HttpMethod, path: &str)`, which become the typed arguments of the
+//! generated `labels(..)` method. Each metric needs a doc comment: it is the
+//! `# HELP` text.
+//!
+//! Options go in `#[metric(...)]` above the metric:
+//! - `buckets = [..]`: histogram bounds (default: [`DEFAULT_MS_BUCKETS`]);
+//! - `unit = ".."`: the OpenMetrics unit, which must end the name;
+//! - `max_series = N`: the series cap of a family with free-form labels (default
+//!   [`DEFAULT_MAX_SERIES`]); label sets past it fold into one series labeled
+//!   `__overflow__`, counted in `keviq_series_overflow_total`.
+//!
+//! # Labels
+//!
+//! Fixed-cardinality label types ([`HttpMethod`], `bool`, `http::StatusCode`, and
+//! enums with `#[derive(keviq::LabelValue)]`) index a dense array. Free-form labels
+//! (`&str`, `String`, integers) go through a lock-free index. Both return a handle
+//! that can be kept.
+//!
+//! ```
+//! #[derive(keviq::LabelValue)]
+//! enum Outcome { Ok, #[label(rename = "failed")] Error }
+//!
+//! keviq::metric! {
+//!     /// Jobs finished, by outcome
+//!     static JOBS: Counter(outcome: Outcome) = "jobs_total";
+//! }
+//! JOBS.labels(Outcome::Error).inc();
+//! assert_eq!(JOBS.labels(Outcome::Error).get(), 1);
+//! ```
+//!
+//! # Rendering
+//!
+//! [`Registry::global`] gathers every metric of the binary and reports two
+//! declarations of one name, with both sites, as a [`RegistryError`].
+#![deny(missing_docs)]
+
+pub use keviq_macros::{LabelValue, metric};
+pub use keviq_runtime::{
+    Counter, DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Descriptor, Encoder, FloatGauge, Format,
+    Gauge, Histogram, HttpMethod, LabelValue, LabeledCounter, LabeledHistogram, MetricKind,
+    OVERFLOW_LABEL_VALUE, Registration, Registry, RegistryError, Site, Str, rules,
+};
+
+// Not public API. Used by generated code.
+#[doc(hidden)]
+pub mod __private {
+    pub use keviq_runtime::inventory;
+    pub use keviq_runtime::{
+        Counter, DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Descriptor, Family, FloatGauge, Gauge,
+        Histogram, HistogramCell, LabelValue, LabeledCounter, LabeledHistogram, MetricKind,
+        Registration, Site, Str,
+    };
+}

@@ -1,1 +1,22 @@
-//! placeholder
+//! Procedural macros of [keviq](https://docs.rs/keviq). Use them through the `keviq`
+//! crate: the generated code refers to `::keviq::__private`.
+//!
+//! Each entry point delegates to a module that parses, validates and expands.
+
+mod errors;
+mod label;
+mod metric;
+
+use proc_macro::TokenStream;
+
+/// Declares metrics as typed statics that register themselves. See `keviq::metric!`.
+#[proc_macro]
+pub fn metric(input: TokenStream) -> TokenStream {
+    metric::metric(input.into()).into()
+}
+
+/// Makes a fieldless enum a fixed-cardinality label type. See `keviq::LabelValue`.
+#[proc_macro_derive(LabelValue, attributes(label))]
+pub fn derive_label_value(input: TokenStream) -> TokenStream {
+    label::derive(input.into()).into()
+}

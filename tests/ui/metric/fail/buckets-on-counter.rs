@@ -1,0 +1,7 @@
+keviq::metric! {
+    /// Requests
+    #[metric(buckets = [1, 5])]
+    pub static REQUESTS: Counter = "requests_total";
+}
+
+fn main() {}

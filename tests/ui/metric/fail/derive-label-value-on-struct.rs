@@ -1,0 +1,6 @@
+#[derive(keviq::LabelValue)]
+struct Route {
+    path: String,
+}
+
+fn main() {}

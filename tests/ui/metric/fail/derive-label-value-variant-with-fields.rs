@@ -1,0 +1,7 @@
+#[derive(keviq::LabelValue)]
+enum Outcome {
+    Ok,
+    Failed(String),
+}
+
+fn main() {}

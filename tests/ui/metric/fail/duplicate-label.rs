@@ -1,0 +1,6 @@
+keviq::metric! {
+    /// Requests
+    pub static REQUESTS: Counter(path: &str, path: &str) = "requests_total";
+}
+
+fn main() {}

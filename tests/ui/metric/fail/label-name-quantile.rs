@@ -1,0 +1,6 @@
+keviq::metric! {
+    /// Queue depth
+    pub static DEPTH: Gauge(quantile: &str) = "queue_depth";
+}
+
+fn main() {}

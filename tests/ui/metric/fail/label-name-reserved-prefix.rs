@@ -1,0 +1,6 @@
+keviq::metric! {
+    /// Requests
+    pub static REQUESTS: Counter(__name: &str) = "requests_total";
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+keviq::metric! {
+    /// Requests
+    pub static REQUESTS: Counter(ratio: f64) = "requests_total";
+}
+
+fn main() {}

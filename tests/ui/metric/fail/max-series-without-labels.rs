@@ -1,0 +1,7 @@
+keviq::metric! {
+    /// Requests
+    #[metric(max_series = 100)]
+    pub static REQUESTS: Counter = "requests_total";
+}
+
+fn main() {}

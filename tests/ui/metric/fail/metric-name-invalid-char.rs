@@ -1,0 +1,6 @@
+keviq::metric! {
+    /// Invocations
+    pub static INVOCATIONS: Counter = "mona-agent-invocations_total";
+}
+
+fn main() {}

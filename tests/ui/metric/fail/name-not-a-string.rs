@@ -1,0 +1,6 @@
+keviq::metric! {
+    /// Requests
+    pub static REQUESTS: Counter = requests_total;
+}
+
+fn main() {}
