@@ -232,9 +232,17 @@ impl Registry {
         for pair in names.windows(2) {
             let ((name, a), (other, b)) = (&pair[0], &pair[1]);
             if name == other && a != b {
-                let (first, second) = (entries[*a].descriptor.site, entries[*b].descriptor.site);
+                let (da, db) = (&entries[*a].descriptor, &entries[*b].descriptor);
+                let (first, second) = (da.site, db.site);
+                // Name the clash by what was declared when both declared the same
+                // name, not by a derived family or sample name.
+                let name = if da.name == db.name {
+                    da.name.to_owned()
+                } else {
+                    name.clone()
+                };
                 let clash = Clash {
-                    name: name.clone(),
+                    name,
                     first,
                     second,
                 };

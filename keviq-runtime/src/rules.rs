@@ -13,8 +13,10 @@ pub enum RuleError {
     EmptyName,
     /// The name starts with a digit.
     LeadingDigit,
-    /// The name holds a character outside `[a-zA-Z0-9_:]` (metrics) or `[a-zA-Z0-9_]` (labels).
+    /// A metric name holds a character outside `[a-zA-Z0-9_:]`.
     InvalidChar,
+    /// A label name holds a character outside `[a-zA-Z0-9_]`.
+    InvalidLabelChar,
     /// A counter's name does not end in `_total`.
     CounterWithoutTotal,
     /// A gauge's or histogram's name ends in `_total`.
@@ -43,9 +45,8 @@ impl RuleError {
         match self {
             Self::EmptyName => "a metric name cannot be empty",
             Self::LeadingDigit => "a name cannot start with a digit; start it with a letter or `_`",
-            Self::InvalidChar => {
-                "a metric name may only hold ASCII letters, digits, `_` and `:`; a label name only letters, digits and `_`"
-            }
+            Self::InvalidChar => "a metric name may only hold ASCII letters, digits, `_` and `:`",
+            Self::InvalidLabelChar => "a label name may only hold ASCII letters, digits and `_`",
             Self::CounterWithoutTotal => "a counter's name should end in `_total`",
             Self::TotalOnNonCounter => {
                 "only counters end in `_total`; rename it, or declare it as a `Counter`"
@@ -96,7 +97,11 @@ const fn check_chars(name: &[u8], colon_ok: bool) -> Result<(), RuleError> {
     while i < name.len() {
         let c = name[i];
         if !(c.is_ascii_alphanumeric() || c == b'_' || (colon_ok && c == b':')) {
-            return Err(RuleError::InvalidChar);
+            return Err(if colon_ok {
+                RuleError::InvalidChar
+            } else {
+                RuleError::InvalidLabelChar
+            });
         }
         i += 1;
     }
@@ -245,7 +250,10 @@ mod tests {
             check_label_name("__x", Gauge),
             Err(RuleError::ReservedLabelPrefix)
         );
-        assert_eq!(check_label_name("a:b", Gauge), Err(RuleError::InvalidChar));
+        assert_eq!(
+            check_label_name("a:b", Gauge),
+            Err(RuleError::InvalidLabelChar)
+        );
     }
 
     #[test]

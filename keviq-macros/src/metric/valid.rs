@@ -59,6 +59,13 @@ fn rule(errors: &mut Errors, span: proc_macro2::Span, what: &str, result: Result
     }
 }
 
+/// Names the first character a name may not hold, for the invalid-character errors.
+fn first_bad_char(name: &str, colon_ok: bool) -> String {
+    name.chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || (colon_ok && *c == ':')))
+        .map_or_else(String::new, |c| format!("`{c}` is not allowed; "))
+}
+
 fn check_field(field: &Field, errors: &mut Errors) {
     let kind = field.kind.runtime_kind();
     let name = field.name.value();
@@ -74,6 +81,10 @@ fn check_field(field: &Field, errors: &mut Errors) {
                 "{} `{name}` ends in `_total`, which only counters may: rename it, or declare it as a `Counter`",
                 kind.as_str()
             ),
+        )),
+        Err(RuleError::InvalidChar) => errors.push(Error::new(
+            span,
+            format!("invalid metric name `{name}`: {}{}", first_bad_char(&name, true), RuleError::InvalidChar.message()),
         )),
         other => rule(errors, span, &format!("invalid metric name `{name}`"), other),
     }
@@ -92,12 +103,21 @@ fn check_field(field: &Field, errors: &mut Errors) {
     for label in &field.labels {
         let label_name = label.ident.to_string();
         let label_name = label_name.trim_start_matches("r#");
-        rule(
-            errors,
-            label.ident.span(),
-            &format!("invalid label name `{label_name}`"),
-            rules::check_label_name(label_name, kind),
-        );
+        let what = match rules::check_label_name(label_name, kind) {
+            Err(RuleError::InvalidLabelChar) => {
+                format!(
+                    "invalid label name `{label_name}`: {}",
+                    first_bad_char(label_name, false)
+                )
+            }
+            _ => format!("invalid label name `{label_name}`: "),
+        };
+        if let Err(e) = rules::check_label_name(label_name, kind) {
+            errors.push(Error::new(
+                label.ident.span(),
+                format!("{what}{}", e.message()),
+            ));
+        }
         if labels.insert(label_name.to_owned(), ()).is_some() {
             errors.push(Error::new(
                 label.ident.span(),
