@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 /// Runs `program args` with `input` on stdin. A missing tool fails the test: CI
 /// installs every tool (see `.ci/run`), and a skipped check would hide a regression.
-pub fn run_with_stdin(program: &str, args: &[&str], input: &str) -> Output {
+pub(crate) fn run_with_stdin(program: &str, args: &[&str], input: &str) -> Output {
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
@@ -25,11 +25,11 @@ pub fn run_with_stdin(program: &str, args: &[&str], input: &str) -> Output {
 
 /// Names whose promtool finding DESIGN.md forces: `_ms` is an abbreviated unit, but
 /// dashboards and alerts depend on these names byte for byte.
-pub const DESIGN_FORCED_MS_NAMES: &[&str] = &["mona_http_request_duration_ms"];
+pub(crate) const DESIGN_FORCED_MS_NAMES: &[&str] = &["mona_http_request_duration_ms"];
 
 /// Checks an exposition with `promtool check metrics`: it must parse, and its only
 /// lint findings may be the `_ms` names DESIGN.md forces.
-pub fn assert_promtool_accepts(text: &str) {
+pub(crate) fn assert_promtool_accepts(text: &str) {
     let out = run_with_stdin("promtool", &["check", "metrics"], text);
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     // Exit 1 is a parse error; 3 is lint findings only.
@@ -44,7 +44,7 @@ pub fn assert_promtool_accepts(text: &str) {
 
 /// Parses an exposition with Python's `prometheus_client` and returns its samples as
 /// `name{label="value",...} value` lines (labels sorted), one per sample.
-pub fn python_samples(text: &str, openmetrics: bool) -> Vec<String> {
+pub(crate) fn python_samples(text: &str, openmetrics: bool) -> Vec<String> {
     let parser = if openmetrics {
         "from prometheus_client.openmetrics.parser import text_string_to_metric_families"
     } else {
