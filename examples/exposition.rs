@@ -51,8 +51,12 @@ fn main() {
             AGENT.turns.inc();
             AGENT.tool_calls.inc_by(2);
         }
-        HTTP.requests.labels(HttpMethod::Post, "/api/v1/invocations", 200).inc();
-        HTTP.duration.labels(HttpMethod::Post, "/api/v1/invocations").observe(12.5 * budget as f64);
+        HTTP.requests
+            .labels(HttpMethod::Post, "/api/v1/invocations", 200)
+            .inc();
+        HTTP.duration
+            .labels(HttpMethod::Post, "/api/v1/invocations")
+            .observe(12.5 * budget as f64);
     }
     match Registry::global() {
         Ok(registry) => print!("{}", registry.render(format)),

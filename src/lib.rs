@@ -100,7 +100,21 @@
 //! declarations of one name, with both sites, as a [`RegistryError`].
 #![deny(missing_docs)]
 
+#[cfg(feature = "service")]
+pub use keviq_macros::service;
 pub use keviq_macros::{LabelValue, metric};
+
+/// Correlation IDs: the `X-Request-ID` layers and the current request's ID.
+#[cfg(feature = "service")]
+pub use keviq_runtime::http::request_id;
+#[cfg(feature = "service")]
+pub use keviq_runtime::http::{
+    MetricsLayer, ServeError, ServiceInfo, UNMATCHED_PATH, instrument, metrics_handler,
+    metrics_router, serve, serve_listener, services, shutdown_signal,
+};
+/// Structured JSON logs with the service name and request ID on every record.
+#[cfg(feature = "service")]
+pub use keviq_runtime::logging;
 pub use keviq_runtime::{
     Counter, DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Descriptor, Encoder, FloatGauge, Format,
     Gauge, Histogram, HttpMethod, LabelValue, LabeledCounter, LabeledHistogram, MetricKind,
@@ -110,6 +124,8 @@ pub use keviq_runtime::{
 // Not public API. Used by generated code.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "service")]
+    pub use keviq_runtime::http::{ServiceInfo, ServiceRegistration, ServiceRouter};
     pub use keviq_runtime::inventory;
     pub use keviq_runtime::{
         Counter, DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Descriptor, Family, FloatGauge, Gauge,

@@ -37,19 +37,26 @@ keviq::metric! {
 fn record() {
     AGENT.invocations.inc();
     AGENT.turns.inc_by(3);
-    for (path, status, ms) in [("/api/v1/tasks/{id}", 200, 3.5), ("/api/v1/invocations", 500, 1200.0)] {
+    for (path, status, ms) in [
+        ("/api/v1/tasks/{id}", 200, 3.5),
+        ("/api/v1/invocations", 500, 1200.0),
+    ] {
         HTTP.requests.labels(HttpMethod::Post, path, status).inc();
         HTTP.duration.labels(HttpMethod::Post, path).observe(ms);
         if status >= 500 {
             HTTP.errors.labels(HttpMethod::Post, path).inc();
         }
     }
-    HTTP.requests.labels(HttpMethod::Get, "/odd \"quote\" \\ back\nslash é", 404).inc();
+    HTTP.requests
+        .labels(HttpMethod::Get, "/odd \"quote\" \\ back\nslash é", 404)
+        .inc();
     HTTP.load.set(f64::NAN);
 }
 
 fn sample_lines(text: &str) -> usize {
-    text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).count()
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .count()
 }
 
 #[test]
@@ -73,10 +80,22 @@ fn promtool_and_prometheus_client_accept_both_formats() {
         r#"mona_http_request_errors_total{method="POST",path="/api/v1/invocations"} 1.0"#,
         "acceptance_load{} nan",
     ] {
-        assert!(parsed.iter().any(|l| l == expected), "missing {expected} in {parsed:#?}");
+        assert!(
+            parsed.iter().any(|l| l == expected),
+            "missing {expected} in {parsed:#?}"
+        );
     }
 
     let parsed_om = support::python_samples(&openmetrics, true);
-    assert_eq!(parsed_om.len(), sample_lines(&openmetrics), "{parsed_om:#?}");
-    assert!(parsed_om.iter().any(|l| l == "mona_agent_invocations_total{} 1.0"), "{parsed_om:#?}");
+    assert_eq!(
+        parsed_om.len(),
+        sample_lines(&openmetrics),
+        "{parsed_om:#?}"
+    );
+    assert!(
+        parsed_om
+            .iter()
+            .any(|l| l == "mona_agent_invocations_total{} 1.0"),
+        "{parsed_om:#?}"
+    );
 }

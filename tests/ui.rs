@@ -7,3 +7,10 @@ fn metric_macro() {
     t.pass("tests/ui/metric/pass/*.rs");
     t.compile_fail("tests/ui/metric/fail/*.rs");
 }
+
+#[test]
+fn service_attribute() {
+    let t = trybuild::TestCases::new();
+    t.pass("tests/ui/service/pass/*.rs");
+    t.compile_fail("tests/ui/service/fail/*.rs");
+}

@@ -6,6 +6,7 @@
 mod errors;
 mod label;
 mod metric;
+mod service;
 
 use proc_macro::TokenStream;
 
@@ -19,4 +20,11 @@ pub fn metric(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(LabelValue, attributes(label))]
 pub fn derive_label_value(input: TokenStream) -> TokenStream {
     label::derive(input.into()).into()
+}
+
+/// Instruments the function that builds a service's `axum::Router`. See
+/// `keviq::service`.
+#[proc_macro_attribute]
+pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
+    service::service(args.into(), item.into()).into()
 }

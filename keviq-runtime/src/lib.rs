@@ -23,7 +23,11 @@
 #![deny(missing_docs)]
 
 pub mod expfmt;
+#[cfg(feature = "service")]
+pub mod http;
 pub mod label;
+#[cfg(feature = "service")]
+pub mod logging;
 mod metric;
 #[cfg(all(feature = "process-metrics", target_os = "linux"))]
 pub mod process;

@@ -37,6 +37,8 @@ pub enum RuleError {
     UnsortedBuckets,
     /// The same bucket bound appears twice.
     DuplicateBucket,
+    /// A service name is not a DNS label.
+    InvalidServiceName,
 }
 
 impl RuleError {
@@ -67,6 +69,9 @@ impl RuleError {
             }
             Self::UnsortedBuckets => "bucket bounds must be in increasing order",
             Self::DuplicateBucket => "each bucket bound may appear only once",
+            Self::InvalidServiceName => {
+                "a service name must be a DNS label: 1 to 63 lowercase letters, digits and `-`, starting and ending with a letter or digit"
+            }
         }
     }
 }
@@ -196,6 +201,29 @@ pub const fn check_buckets(bounds: &[f64]) -> Result<(), RuleError> {
     Ok(())
 }
 
+/// Checks a service name: a DNS label (RFC 1123), as container and Kubernetes
+/// service names must be, since the fleet reaches each service at `<name>:8000`.
+///
+/// ```
+/// use keviq_runtime::rules::check_service_name;
+/// assert!(check_service_name("agent-runtime").is_ok());
+/// assert!(check_service_name("Agent_Runtime").is_err());
+/// ```
+pub const fn check_service_name(name: &str) -> Result<(), RuleError> {
+    let b = name.as_bytes();
+    if b.is_empty() || b.len() > 63 || b[0] == b'-' || b[b.len() - 1] == b'-' {
+        return Err(RuleError::InvalidServiceName);
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if !(b[i].is_ascii_lowercase() || b[i].is_ascii_digit() || b[i] == b'-') {
+            return Err(RuleError::InvalidServiceName);
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 const fn eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && ends_with(a, b)
 }
@@ -269,6 +297,19 @@ mod tests {
             Err(RuleError::UnitNotSuffix)
         );
         assert_eq!(check_unit("ms", "ms", Gauge), Err(RuleError::UnitNotSuffix));
+    }
+
+    #[test]
+    fn service_names() {
+        assert_eq!(check_service_name("telemetry-service"), Ok(()));
+        assert_eq!(check_service_name("a1"), Ok(()));
+        for bad in ["", "-a", "a-", "A", "a_b", "a.b", &"a".repeat(64)] {
+            assert_eq!(
+                check_service_name(bad),
+                Err(RuleError::InvalidServiceName),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -31,9 +31,16 @@ pub(crate) const DESIGN_FORCED_MS_NAMES: &[&str] = &["mona_http_request_duration
 /// lint findings may be the `_ms` names DESIGN.md forces.
 pub(crate) fn assert_promtool_accepts(text: &str) {
     let out = run_with_stdin("promtool", &["check", "metrics"], text);
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Exit 1 is a parse error; 3 is lint findings only.
-    assert!(matches!(out.status.code(), Some(0 | 3)), "promtool rejected the exposition:\n{report}\n{text}");
+    assert!(
+        matches!(out.status.code(), Some(0 | 3)),
+        "promtool rejected the exposition:\n{report}\n{text}"
+    );
     for finding in report.lines().filter(|l| !l.trim().is_empty()) {
         let forced = DESIGN_FORCED_MS_NAMES
             .iter()
@@ -66,5 +73,8 @@ for family in text_string_to_metric_families(sys.stdin.read()):
         "prometheus_client rejected the exposition:\n{}\n{text}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }

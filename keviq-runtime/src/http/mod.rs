@@ -1,0 +1,22 @@
+//! The axum integration: middleware, request IDs, `/metrics`, serving.
+//!
+//! `#[keviq::service]` puts all of it on a router in the right order; every piece
+//! also works by hand.
+
+mod exposition;
+mod metrics;
+pub mod request_id;
+mod serve;
+mod service;
+
+pub use exposition::metrics_handler;
+pub use metrics::{
+    CLIENT_CLOSED, HTTP, HttpMetrics, MetricsLayer, MetricsService, ResponseFuture, UNMATCHED_PATH,
+};
+pub use request_id::{ForwardRequestIdLayer, RequestIdLayer};
+pub use serve::{
+    DEFAULT_LISTEN, LISTEN_VAR, ServeError, listen_addr, serve, serve_listener, shutdown_signal,
+};
+pub use service::{
+    ServiceInfo, ServiceRegistration, ServiceRouter, instrument, metrics_router, services,
+};

@@ -1,0 +1,116 @@
+//! Serving a router: the listen address from `KEVIQ_LISTEN`, graceful shutdown on
+//! Ctrl-C and SIGTERM.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+/// The variable holding the listen address.
+pub const LISTEN_VAR: &str = "KEVIQ_LISTEN";
+/// The listen address when [`LISTEN_VAR`] is unset.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
+
+/// Why a service could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// `KEVIQ_LISTEN` is not a socket address.
+    #[error(
+        "{LISTEN_VAR}=`{value}` is not a socket address such as `127.0.0.1:8000` or `0.0.0.0:8000`"
+    )]
+    InvalidListen {
+        /// The value found (printable characters only).
+        value: String,
+    },
+    /// The address could not be bound.
+    #[error("cannot listen on {addr} (from {LISTEN_VAR}): {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The system's reason.
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The listen address: `KEVIQ_LISTEN`, or `127.0.0.1:8000` when unset.
+///
+/// # Errors
+/// [`ServeError::InvalidListen`] when the variable is set but is not `ip:port`.
+pub fn listen_addr() -> Result<SocketAddr, ServeError> {
+    match std::env::var(LISTEN_VAR) {
+        Ok(value) => value.trim().parse().map_err(|_| ServeError::InvalidListen {
+            value: printable(&value),
+        }),
+        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_LISTEN
+            .parse()
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8000)))),
+        Err(std::env::VarError::NotUnicode(raw)) => Err(ServeError::InvalidListen {
+            value: printable(&raw.to_string_lossy()),
+        }),
+    }
+}
+
+fn printable(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect()
+}
+
+/// Serves `router` on [`listen_addr`] until Ctrl-C or SIGTERM, then finishes the
+/// requests in flight.
+///
+/// # Errors
+/// A bad `KEVIQ_LISTEN`, an address that cannot be bound, or an I/O failure.
+pub async fn serve(router: Router) -> Result<(), ServeError> {
+    let addr = listen_addr()?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    tracing::info!(%addr, "listening");
+    serve_listener(listener, router, shutdown_signal()).await
+}
+
+/// Serves `router` on an already bound listener until `shutdown` completes.
+///
+/// # Errors
+/// An I/O failure of the server.
+pub async fn serve_listener(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

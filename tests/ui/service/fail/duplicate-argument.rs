@@ -1,0 +1,6 @@
+#[keviq::service(name = "agent-runtime", name = "agent")]
+fn app() -> axum::Router {
+    axum::Router::new()
+}
+
+fn main() {}

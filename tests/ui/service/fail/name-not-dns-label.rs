@@ -1,0 +1,6 @@
+#[keviq::service(name = "Agent_Runtime")]
+fn app() -> axum::Router {
+    axum::Router::new()
+}
+
+fn main() {}

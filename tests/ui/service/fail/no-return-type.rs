@@ -1,0 +1,6 @@
+#[keviq::service(name = "agent-runtime")]
+fn app() {
+    let _ = axum::Router::<()>::new();
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[keviq::service(name = "agent-runtime")]
+struct App;
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[keviq::service(name = "agent-runtime")]
+fn app() -> String {
+    String::from("routes")
+}
+
+fn main() {}
