@@ -26,7 +26,6 @@ use keviq_runtime::{
 use measured::MetricGroup as _;
 use measured::label::StaticLabelSet;
 use measured::lasso::{Rodeo, RodeoReader, ThreadedRodeo};
-use measured::metric::MetricFamilyEncoding as _;
 use measured::metric::histogram::Thresholds;
 use measured::text::BufferedTextEncoder;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
@@ -93,12 +92,11 @@ static GLOBAL: CountingAlloc = CountingAlloc;
 // Shared data
 // ---------------------------------------------------------------------------
 
-const FLOOR: AtomicU64 = AtomicU64::new(0);
-static FLOOR_COUNTER: AtomicU64 = FLOOR;
-static FLOOR_CONTENDED: AtomicU64 = FLOOR;
-static FLOOR_HISTOGRAM: AtomicU64 = FLOOR;
+static FLOOR_COUNTER: AtomicU64 = AtomicU64::new(0);
+static FLOOR_CONTENDED: AtomicU64 = AtomicU64::new(0);
+static FLOOR_HISTOGRAM: AtomicU64 = AtomicU64::new(0);
 /// One per label combination of `labeled_inc`, so the floor pays for the rotation too.
-static FLOOR_LABELED: [AtomicU64; COMBOS] = [FLOOR; COMBOS];
+static FLOOR_LABELED: [AtomicU64; COMBOS] = [const { AtomicU64::new(0) }; COMBOS];
 
 /// Prometheus' default buckets: 11 bounds.
 const BUCKETS: [f64; 11] = [
@@ -472,9 +470,9 @@ fn labeled_inc(c: &mut Criterion) {
     });
     g.finish();
 
-    // Sanity: every implementation saw all 20 series.
-    assert_eq!(TYPED.len(), COMBOS);
-    assert_eq!(STR.len(), COMBOS);
+    // Sanity: keviq saw the 20 series (or none, when filtered out).
+    assert!(matches!(TYPED.len(), 0 | COMBOS));
+    assert!(matches!(STR.len(), 0 | COMBOS));
 }
 
 // ---------------------------------------------------------------------------
