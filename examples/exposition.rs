@@ -1,12 +1,13 @@
-//! Declares the agent-runtime metrics of DESIGN.md, simulates a few invocations and
-//! prints what `/metrics` will serve.
+//! Declares the agent-runtime metrics of DESIGN.md and a labeled family, simulates a
+//! few invocations and prints what `/metrics` will serve (the HTTP families, which
+//! the middleware records, appear empty).
 //!
 //! ```text
 //! cargo run --example exposition                 # Prometheus text 0.0.4
 //! cargo run --example exposition -- openmetrics  # OpenMetrics 1.0
 //! ```
 
-use keviq::{Format, HttpMethod, Registry};
+use keviq::{Format, Registry};
 
 keviq::metric! {
     /// Domain metrics of the agent runtime.
@@ -23,12 +24,13 @@ keviq::metric! {
         budget_exhausted: Counter = "mona_agent_budget_exhausted_total",
     }
 
-    /// HTTP metrics of the service.
-    pub static HTTP: HttpMetrics {
-        /// Total HTTP requests
-        requests: Counter(method: HttpMethod, path: &str, status: u16) = "mona_http_requests_total",
-        /// Request duration in milliseconds
-        duration: Histogram(method: HttpMethod, path: &str) = "mona_http_request_duration_ms",
+    /// LLM calls by model and outcome.
+    pub static LLM: LlmMetrics {
+        /// LLM calls made
+        calls: Counter(model: &str, ok: bool) = "demo_llm_calls_total",
+        /// LLM call latency
+        #[metric(buckets = [50, 100, 250, 500, 1000, 2500])]
+        latency: Histogram(model: &str) = "demo_llm_latency_ms",
     }
 }
 
@@ -51,12 +53,8 @@ fn main() {
             AGENT.turns.inc();
             AGENT.tool_calls.inc_by(2);
         }
-        HTTP.requests
-            .labels(HttpMethod::Post, "/api/v1/invocations", 200)
-            .inc();
-        HTTP.duration
-            .labels(HttpMethod::Post, "/api/v1/invocations")
-            .observe(12.5 * budget as f64);
+        LLM.calls.labels("model-a", budget > 3).inc();
+        LLM.latency.labels("model-a").observe(120.0 * budget as f64);
     }
     match Registry::global() {
         Ok(registry) => print!("{}", registry.render(format)),

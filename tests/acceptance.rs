@@ -21,14 +21,16 @@ keviq::metric! {
         budget_exhausted: Counter = "mona_agent_budget_exhausted_total",
     }
 
-    /// HTTP metrics, as the metrics middleware records them.
+    /// Labeled families shaped like the HTTP ones the middleware records (those are
+    /// registered by the runtime itself; declaring them again would be a clash).
     pub static HTTP: HttpMetrics {
-        /// Total HTTP requests
-        requests: Counter(method: HttpMethod, path: &str, status: u16) = "mona_http_requests_total",
-        /// Request duration in milliseconds
-        duration: Histogram(method: HttpMethod, path: &str) = "mona_http_request_duration_ms",
+        /// Total requests
+        requests: Counter(method: HttpMethod, path: &str, status: u16) = "acceptance_requests_total",
+        /// Request duration
+        #[metric(unit = "seconds", buckets = [0.005, 5, 2000])]
+        duration: Histogram(method: HttpMethod, path: &str) = "acceptance_request_duration_seconds",
         /// Requests answered with status >= 500
-        errors: Counter(method: HttpMethod, path: &str) = "mona_http_request_errors_total",
+        errors: Counter(method: HttpMethod, path: &str) = "acceptance_request_errors_total",
         /// Load, with a "quoted" word and a back\slash in its help
         load: FloatGauge = "acceptance_load",
     }
@@ -74,10 +76,10 @@ fn promtool_and_prometheus_client_accept_both_formats() {
         "mona_agent_invocations_total{} 1.0",
         "mona_agent_turns_total{} 3.0",
         "mona_agent_budget_exhausted_total{} 0.0",
-        r#"mona_http_requests_total{method="GET",path="/odd \"quote\" \\ back\nslash é",status="404"} 1.0"#,
-        r#"mona_http_request_duration_ms_bucket{le="5.0",method="POST",path="/api/v1/tasks/{id}"} 1.0"#,
-        r#"mona_http_request_duration_ms_sum{method="POST",path="/api/v1/invocations"} 1200.0"#,
-        r#"mona_http_request_errors_total{method="POST",path="/api/v1/invocations"} 1.0"#,
+        r#"acceptance_requests_total{method="GET",path="/odd \"quote\" \\ back\nslash é",status="404"} 1.0"#,
+        r#"acceptance_request_duration_seconds_bucket{le="5.0",method="POST",path="/api/v1/tasks/{id}"} 1.0"#,
+        r#"acceptance_request_duration_seconds_sum{method="POST",path="/api/v1/invocations"} 1200.0"#,
+        r#"acceptance_request_errors_total{method="POST",path="/api/v1/invocations"} 1.0"#,
         "acceptance_load{} nan",
     ] {
         assert!(

@@ -6,8 +6,6 @@
 //! integers): its values go through the family's concurrent index, under a cardinality
 //! cap.
 
-use std::fmt::Write as _;
-
 /// A type whose values can be used as one label of a metric family.
 ///
 /// Implement it with `#[derive(keviq::LabelValue)]` on a fieldless enum; keviq
@@ -39,9 +37,9 @@ pub trait LabelValue: 'static {
     }
 
     /// Reads one value written by [`encode`](Self::encode) from the front of `key`
-    /// and writes its text to `out`.
-    fn decode(key: &mut &[u8], out: &mut String) {
-        out.push_str(Self::name(take_index(key)));
+    /// and hands its text to `out`.
+    fn decode(key: &mut &[u8], out: impl FnOnce(&str)) {
+        out(Self::name(take_index(key)));
     }
 }
 
@@ -58,9 +56,9 @@ pub trait LabelSchema: 'static {
     /// Writes the series key of a combination.
     fn encode(values: &Self::Values<'_>, key: &mut KeyBuf);
     /// Calls `each(i, text)` for each label of the series stored under `key`.
-    fn decode_key(key: &[u8], scratch: &mut String, each: &mut dyn FnMut(usize, &str));
+    fn decode_key(key: &[u8], each: impl FnMut(usize, &str));
     /// Calls `each(i, text)` for each label of dense combination `index`.
-    fn decode_dense(index: usize, each: &mut dyn FnMut(usize, &str));
+    fn decode_dense(index: usize, each: impl FnMut(usize, &str));
 }
 
 const fn product(a: Option<usize>, b: Option<usize>) -> Option<usize> {
@@ -100,15 +98,11 @@ macro_rules! schema_tuple {
                 $( $t::encode(&values.$i, key); )+
             }
 
-            fn decode_key(mut key: &[u8], scratch: &mut String, each: &mut dyn FnMut(usize, &str)) {
-                $(
-                    scratch.clear();
-                    $t::decode(&mut key, scratch);
-                    each($i, scratch);
-                )+
+            fn decode_key(mut key: &[u8], mut each: impl FnMut(usize, &str)) {
+                $( $t::decode(&mut key, |v| each($i, v)); )+
             }
 
-            fn decode_dense(index: usize, each: &mut dyn FnMut(usize, &str)) {
+            fn decode_dense(index: usize, mut each: impl FnMut(usize, &str)) {
                 let cardinalities = [$($t::CARDINALITY.unwrap_or(1)),+];
                 let names: [fn(usize) -> &'static str; $len] = [$($t::name),+];
                 // Mixed radix, the last label varying fastest (as in `dense_index`).
@@ -175,10 +169,17 @@ impl KeyBuf {
         self.push(&(index as u16).to_le_bytes());
     }
 
-    /// Appends a length-prefixed string.
+    /// Appends a length-prefixed string: one length byte below 255, else `0xFF` and
+    /// four bytes (short values are the common case, and every byte counts per series).
     #[inline(always)]
     pub fn push_str(&mut self, s: &str) {
-        self.push(&(s.len() as u32).to_le_bytes());
+        match u8::try_from(s.len()) {
+            Ok(len) if len < u8::MAX => self.push(&[len]),
+            _ => {
+                self.push(&[u8::MAX]);
+                self.push(&(s.len() as u32).to_le_bytes());
+            }
+        }
         self.push(s.as_bytes());
     }
 
@@ -216,9 +217,12 @@ fn take_index(key: &mut &[u8]) -> usize {
 
 /// Reads a string written by [`KeyBuf::push_str`].
 fn take_str<'k>(key: &mut &'k [u8]) -> &'k [u8] {
-    let len = take(key, 4);
-    let len = match len {
-        [a, b, c, d] => u32::from_le_bytes([*a, *b, *c, *d]) as usize,
+    let len = match take(key, 1) {
+        [u8::MAX] => match take(key, 4) {
+            [a, b, c, d] => u32::from_le_bytes([*a, *b, *c, *d]) as usize,
+            _ => 0,
+        },
+        [len] => *len as usize,
         _ => 0,
     };
     take(key, len)
@@ -241,8 +245,13 @@ impl LabelValue for Str {
     fn encode(arg: &&str, key: &mut KeyBuf) {
         key.push_str(arg);
     }
-    fn decode(key: &mut &[u8], out: &mut String) {
-        out.push_str(&String::from_utf8_lossy(take_str(key)));
+    fn decode(key: &mut &[u8], out: impl FnOnce(&str)) {
+        let bytes = take_str(key);
+        match std::str::from_utf8(bytes) {
+            Ok(text) => out(text),
+            // Only a key cut short by a buggy custom `LabelValue` can get here.
+            Err(_) => out(&String::from_utf8_lossy(bytes)),
+        }
     }
 }
 
@@ -258,7 +267,7 @@ impl LabelValue for String {
     fn encode(arg: &String, key: &mut KeyBuf) {
         key.push_str(arg);
     }
-    fn decode(key: &mut &[u8], out: &mut String) {
+    fn decode(key: &mut &[u8], out: impl FnOnce(&str)) {
         Str::decode(key, out);
     }
 }
@@ -272,11 +281,11 @@ macro_rules! integer_label {
             fn name(_: usize) -> &'static str { "" }
             #[inline(always)]
             fn encode(arg: &$t, key: &mut KeyBuf) { key.push(&arg.to_le_bytes()); }
-            fn decode(key: &mut &[u8], out: &mut String) {
+            fn decode(key: &mut &[u8], out: impl FnOnce(&str)) {
                 let mut bytes = [0u8; size_of::<$t>()];
                 let got = take(key, bytes.len());
                 bytes[..got.len()].copy_from_slice(got);
-                let _ = write!(out, "{}", <$t>::from_le_bytes(bytes));
+                out(itoa::Buffer::new().format(<$t>::from_le_bytes(bytes)));
             }
         }
     )*};
@@ -417,9 +426,7 @@ mod tests {
             &mut key,
         );
         let mut seen = Vec::new();
-        Http::decode_key(key.as_bytes(), &mut String::new(), &mut |i, v| {
-            seen.push((i, v.to_owned()))
-        });
+        Http::decode_key(key.as_bytes(), |i, v| seen.push((i, v.to_owned())));
         assert_eq!(
             seen,
             [
@@ -437,7 +444,7 @@ mod tests {
         assert_eq!(Dense::DENSE_LEN, Some(10 * 2 * 900));
         let idx = Dense::dense_index(&(HttpMethod::Patch, true, StatusCode::NOT_FOUND));
         let mut seen = Vec::new();
-        Dense::decode_dense(idx, &mut |_, v| seen.push(v.to_owned()));
+        Dense::decode_dense(idx, |_, v| seen.push(v.to_owned()));
         assert_eq!(seen, ["PATCH", "true", "404"]);
     }
 
@@ -447,20 +454,14 @@ mod tests {
         let mut key = KeyBuf::new();
         <(Str, u16)>::encode(&(long.as_str(), 7), &mut key);
         let mut seen = Vec::new();
-        <(Str, u16)>::decode_key(key.as_bytes(), &mut String::new(), &mut |_, v| {
-            seen.push(v.to_owned())
-        });
+        <(Str, u16)>::decode_key(key.as_bytes(), |_, v| seen.push(v.to_owned()));
         assert_eq!(seen, [long, "7".to_owned()]);
     }
 
     #[test]
     fn truncated_keys_decode_without_panicking() {
         let mut seen = Vec::new();
-        <(Str, u16, HttpMethod)>::decode_key(
-            &[9, 0, 0, 0, b'a'],
-            &mut String::new(),
-            &mut |_, v| seen.push(v.to_owned()),
-        );
+        <(Str, u16, HttpMethod)>::decode_key(&[9, b'a'], |_, v: &str| seen.push(v.to_owned()));
         assert_eq!(seen, ["a", "0", "GET"]);
     }
 

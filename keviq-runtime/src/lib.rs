@@ -39,7 +39,8 @@ pub use expfmt::{Encoder, Format};
 pub use label::{HttpMethod, LabelSchema, LabelValue, Str};
 pub use metric::{
     Collect, Counter, DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Family, FloatGauge, Gauge, Histogram,
-    HistogramCell, LabeledCounter, LabeledHistogram, MetricKind, OVERFLOW_LABEL_VALUE, Series,
+    HistogramCell, LabeledCounter, LabeledHistogram, MAX_SPARSE_SERIES, MetricKind,
+    OVERFLOW_LABEL_VALUE, Series,
 };
 pub use registry::{Clash, Descriptor, Registration, Registry, RegistryError, Site};
 

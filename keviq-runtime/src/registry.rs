@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::expfmt::{Encoder, Format};
 use crate::label::Str;
@@ -181,6 +182,8 @@ fn describe_clashes(clashes: &[Clash]) -> String {
 #[derive(Debug)]
 pub struct Registry {
     entries: Vec<&'static Registration>,
+    /// Size of the last render, to allocate the next one at once.
+    last_len: AtomicUsize,
 }
 
 impl Registry {
@@ -256,7 +259,10 @@ impl Registry {
             }
         }
         if clashes.is_empty() {
-            Ok(Self { entries })
+            Ok(Self {
+                entries,
+                last_len: AtomicUsize::new(0),
+            })
         } else {
             Err(RegistryError::DuplicateNames(clashes))
         }
@@ -273,8 +279,12 @@ impl Registry {
     /// labels appear in label order and those with free-form labels in the order
     /// they were first used, so consecutive renders list series identically.
     pub fn render(&self, format: Format) -> String {
-        let mut out = String::with_capacity(4096);
+        // A little over the last size: growing a large buffer by doubling would
+        // copy it several times per render.
+        let hint = self.last_len.load(Ordering::Relaxed);
+        let mut out = String::with_capacity((hint + hint / 8).max(4096));
         self.render_into(&mut out, format);
+        self.last_len.store(out.len(), Ordering::Relaxed);
         out
     }
 

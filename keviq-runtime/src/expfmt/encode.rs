@@ -77,6 +77,10 @@ pub struct Encoder<'a> {
     label_names: &'static [&'static str],
     /// The current series' labels, rendered and escaped: `a="x",b="y"`.
     labels: String,
+    /// `,name="` for each label of the current family, back to back.
+    prefixes: String,
+    /// End of each label's prefix in `prefixes`.
+    prefix_ends: Vec<usize>,
 }
 
 impl<'a> Encoder<'a> {
@@ -88,6 +92,8 @@ impl<'a> Encoder<'a> {
             name: "",
             label_names: &[],
             labels: String::with_capacity(128),
+            prefixes: String::new(),
+            prefix_ends: Vec::new(),
         }
     }
 
@@ -100,6 +106,14 @@ impl<'a> Encoder<'a> {
     pub fn family(&mut self, desc: &Descriptor) {
         self.name = desc.name;
         self.label_names = desc.labels;
+        self.prefixes.clear();
+        self.prefix_ends.clear();
+        for name in desc.labels {
+            self.prefixes.push(',');
+            self.prefixes.push_str(name);
+            self.prefixes.push_str("=\"");
+            self.prefix_ends.push(self.prefixes.len());
+        }
         let family = match (self.format, desc.kind) {
             (Format::OpenMetrics, MetricKind::Counter) => {
                 desc.name.strip_suffix("_total").unwrap_or(desc.name)
@@ -137,8 +151,28 @@ impl<'a> Encoder<'a> {
     /// Adds a label by position in the family's declared label names.
     #[inline]
     pub fn label_at(&mut self, index: usize, value: &str) {
-        let name = self.label_names.get(index).copied().unwrap_or("label");
-        self.label(name, value);
+        let end = self.prefix_ends.get(index).copied().unwrap_or(0);
+        let start = if index == 0 {
+            0
+        } else {
+            self.prefix_ends.get(index - 1).copied().unwrap_or(0)
+        };
+        match self.prefixes.get(start..end) {
+            Some(prefix) if !prefix.is_empty() => {
+                // The first label of a series has no comma before it.
+                self.labels.push_str(if self.labels.is_empty() {
+                    &prefix[1..]
+                } else {
+                    prefix
+                });
+                escape_label_value(&mut self.labels, value);
+                self.labels.push('"');
+            }
+            _ => {
+                let name = self.label_names.get(index).copied().unwrap_or("label");
+                self.label(name, value);
+            }
+        }
     }
 
     /// Adds a label to the current series. The value is escaped here.

@@ -173,13 +173,15 @@ where
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let incoming = req.headers().get(&HEADER);
-        let (id, rejected_len) = match incoming {
-            Some(value) => match RequestId::parse(value) {
-                Some(id) => (id, None),
-                None => (RequestId::generate(), Some(value.len())),
-            },
-            None => (RequestId::generate(), None),
+        let kept = incoming.and_then(RequestId::parse);
+        // Only a replaced value's length is ever logged, never the value.
+        let rejected_len = if kept.is_none() {
+            incoming.map(HeaderValue::len)
+        } else {
+            None
         };
+        let generated = kept.is_none();
+        let id = kept.unwrap_or_else(RequestId::generate);
         let span = tracing::info_span!(
             "request",
             request_id = id.as_str(),
@@ -189,7 +191,9 @@ where
         if let Some(len) = rejected_len {
             span.in_scope(|| tracing::debug!(len, "replaced a malformed X-Request-ID header"));
         }
-        req.headers_mut().insert(HEADER, id.0.clone());
+        if generated {
+            req.headers_mut().insert(HEADER, id.0.clone());
+        }
         req.extensions_mut()
             .insert(tower_http::request_id::RequestId::new(id.0.clone()));
         let context = RequestContext {

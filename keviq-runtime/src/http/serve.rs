@@ -68,11 +68,14 @@ fn printable(value: &str) -> String {
 /// A bad `KEVIQ_LISTEN`, an address that cannot be bound, or an I/O failure.
 pub async fn serve(router: Router) -> Result<(), ServeError> {
     let addr = listen_addr()?;
+    let shutdown = shutdown_signal();
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
+    // The bound address, so port 0 reports the port the system chose.
+    let addr = listener.local_addr().unwrap_or(addr);
     tracing::info!(%addr, "listening");
-    serve_listener(listener, router, shutdown_signal()).await
+    serve_listener(listener, router, shutdown).await
 }
 
 /// Serves `router` on an already bound listener until `shutdown` completes.
@@ -91,26 +94,35 @@ pub async fn serve_listener(
 }
 
 /// Completes on Ctrl-C or (on Unix) SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+///
+/// The handlers are installed when this is called, not when the future is first
+/// polled, so a signal that arrives while the server starts is not missed (its
+/// default action would kill the process).
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).ok();
+        let mut interrupt = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(terminate.take()) => {}
+                () = wait(interrupt.take()) => {}
             }
-            Err(_) => std::future::pending::<()>().await,
+            tracing::info!("shutting down");
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
-    tracing::info!("shutting down");
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    }
 }

@@ -1,7 +1,7 @@
 use std::hash::BuildHasher;
 use std::marker::PhantomData;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::{Collect, Series};
@@ -158,16 +158,15 @@ impl<L: LabelSchema, M: Series> Collect for Family<L, M> {
                     continue;
                 }
                 enc.clear_labels();
-                L::decode_dense(index, &mut |i, v| enc.label_at(i, v));
+                L::decode_dense(index, |i, v| enc.label_at(i, v));
                 // SAFETY: as in `dense`: published once, freed only in `Drop`.
                 unsafe { &*p }.encode(&self.config, enc);
             }
         }
         if let Some(index) = self.sparse.get() {
-            let mut scratch = String::new();
             for (_, (key, series)) in index.series.iter() {
                 enc.clear_labels();
-                L::decode_key(key, &mut scratch, &mut |i, v| enc.label_at(i, v));
+                L::decode_key(key, |i, v| enc.label_at(i, v));
                 series.encode(&self.config, enc);
             }
         }
@@ -199,12 +198,13 @@ impl<L: LabelSchema, M: Series> Drop for Family<L, M> {
 /// Series of a family with free-form labels, found by key.
 ///
 /// `slots` is an open-addressing table sized once for `max_series` at a load factor
-/// of at most one half, so it never resizes and lookups never wait. Each slot holds
-/// `(hash >> 32) << 32 | (arena index + 1)`; zero is empty. Series live in an
+/// of at most one half, so it never resizes and lookups never wait. Each slot is a
+/// `u32`: the top 8 bits of the hash as a tag, then `arena index + 1` (zero is
+/// empty), which caps a family at [`MAX_SPARSE_SERIES`]. Series live in an
 /// append-only arena whose elements never move, so handles stay valid.
 struct SparseIndex<M> {
     hasher: foldhash::fast::RandomState,
-    slots: Box<[AtomicU64]>,
+    slots: Box<[AtomicU32]>,
     series: boxcar::Vec<(Box<[u8]>, M)>,
     insert_lock: Mutex<()>,
 }
@@ -212,12 +212,13 @@ struct SparseIndex<M> {
 impl<M: Series> SparseIndex<M> {
     fn new(max_series: usize) -> Self {
         let capacity = max_series
+            .min(MAX_SPARSE_SERIES)
             .saturating_mul(2)
-            .clamp(16, 1 << 31)
+            .max(16)
             .next_power_of_two();
         Self {
             hasher: foldhash::fast::RandomState::default(),
-            slots: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
+            slots: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
             series: boxcar::Vec::new(),
             insert_lock: Mutex::new(()),
         }
@@ -228,20 +229,18 @@ impl<M: Series> SparseIndex<M> {
     #[inline(always)]
     fn find(&self, key: &[u8], hash: u64) -> Option<&M> {
         let mask = self.slots.len() - 1;
-        let tag = hash >> 32;
+        let tag = tag(hash);
         let mut pos = hash as usize & mask;
         loop {
             let slot = self.slots[pos].load(Ordering::Acquire);
             if slot == 0 {
                 return None;
             }
-            if slot >> 32 == tag {
-                let index = (slot & 0xffff_ffff) as usize - 1;
-                if let Some((k, series)) = self.series.get(index)
-                    && **k == *key
-                {
-                    return Some(series);
-                }
+            if slot & TAG_MASK == tag
+                && let Some((k, series)) = self.series.get((slot & INDEX_MASK) as usize - 1)
+                && **k == *key
+            {
+                return Some(series);
             }
             pos = (pos + 1) & mask;
         }
@@ -255,7 +254,7 @@ impl<M: Series> SparseIndex<M> {
         if let Some(series) = self.find(key, hash) {
             return Some(series);
         }
-        if self.series.count() >= max_series {
+        if self.series.count() >= max_series.min(MAX_SPARSE_SERIES) {
             return None;
         }
         let index = self.series.push((key.into(), M::create(config)));
@@ -264,9 +263,18 @@ impl<M: Series> SparseIndex<M> {
         while self.slots[pos].load(Ordering::Relaxed) != 0 {
             pos = (pos + 1) & mask;
         }
-        self.slots[pos].store((hash >> 32) << 32 | (index as u64 + 1), Ordering::Release);
+        self.slots[pos].store(tag(hash) | (index as u32 + 1), Ordering::Release);
         self.series.get(index).map(|(_, s)| s)
     }
+}
+
+/// The most series a family with free-form labels holds (the index keeps 24 bits).
+pub const MAX_SPARSE_SERIES: usize = (1 << 24) - 2;
+const INDEX_MASK: u32 = (1 << 24) - 1;
+const TAG_MASK: u32 = !INDEX_MASK;
+
+fn tag(hash: u64) -> u32 {
+    ((hash >> 56) as u32) << 24
 }
 
 #[cfg(test)]

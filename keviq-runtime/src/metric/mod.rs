@@ -10,7 +10,7 @@ mod gauge;
 mod histogram;
 
 pub use counter::{Counter, LabeledCounter};
-pub use family::{DEFAULT_MAX_SERIES, Family, OVERFLOW_LABEL_VALUE};
+pub use family::{DEFAULT_MAX_SERIES, Family, MAX_SPARSE_SERIES, OVERFLOW_LABEL_VALUE};
 pub use gauge::{FloatGauge, Gauge};
 pub use histogram::{DEFAULT_MS_BUCKETS, Histogram, HistogramCell, LabeledHistogram};
 

@@ -19,6 +19,12 @@ async fn async_app() -> Router {
     Router::new()
 }
 
+/// No `name`: the package's name (trybuild's test crate is `keviq-tests`).
+#[keviq::service]
+fn default_named() -> Router {
+    Router::new()
+}
+
 #[derive(Clone)]
 struct AppState(u32);
 
@@ -31,9 +37,15 @@ fn main() {
     let _: Router = sync_app("hello");
     let _: Router = stateful_app().with_state(AppState(1));
     let _ = async_app();
+    let _: Router = default_named();
     let names: Vec<_> = keviq::services().iter().map(|s| (s.name, s.metrics_path)).collect();
     assert_eq!(
         names,
-        [("async-service", "/internal/metrics"), ("stateful-service", "/metrics"), ("sync-service", "/metrics")]
+        [
+            ("async-service", "/internal/metrics"),
+            ("keviq-tests", "/metrics"),
+            ("stateful-service", "/metrics"),
+            ("sync-service", "/metrics"),
+        ]
     );
 }
