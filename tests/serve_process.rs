@@ -91,3 +91,34 @@ unsafe extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, signal: i32) -> i32;
 }
+
+#[test]
+fn rust_log_filters_and_an_invalid_filter_is_refused() {
+    let out = Command::new(example())
+        .env("RUST_LOG", "info,[[[")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("RUST_LOG is not a valid filter"),
+        "{stderr}"
+    );
+
+    // At `warn`, the `info` start-up line is filtered out; SIGTERM still stops it.
+    let child = Command::new(example())
+        .env("KEVIQ_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the example");
+    let mut child = KillOnDrop(child);
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc_kill(child.0.id() as i32, 15) }, 0);
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.0.stdout.take().expect("piped"), &mut stdout)
+        .expect("read");
+    assert!(child.0.wait().expect("wait").success());
+    assert!(!stdout.contains("\"level\":\"INFO\""), "{stdout}");
+}
