@@ -19,13 +19,28 @@ type Requests = Family<(HttpMethod, Str, StatusCode), LabeledCounter>;
 
 /// Renders one counter family of `series` series in `format`.
 fn exposition(format: Format, series: usize) -> String {
-    let family: &'static Requests =
-        Box::leak(Box::new(Family::new("bench_requests_total", (), series + 1)));
-    let methods = [HttpMethod::Get, HttpMethod::Post, HttpMethod::Put, HttpMethod::Delete];
-    let statuses = [StatusCode::OK, StatusCode::CREATED, StatusCode::NOT_FOUND, StatusCode::INTERNAL_SERVER_ERROR];
+    let family: &'static Requests = Box::leak(Box::new(Family::new(
+        "bench_requests_total",
+        (),
+        series + 1,
+    )));
+    let methods = [
+        HttpMethod::Get,
+        HttpMethod::Post,
+        HttpMethod::Put,
+        HttpMethod::Delete,
+    ];
+    let statuses = [
+        StatusCode::OK,
+        StatusCode::CREATED,
+        StatusCode::NOT_FOUND,
+        StatusCode::INTERNAL_SERVER_ERROR,
+    ];
     for i in 0..series {
         let path = format!("/api/v1/resource{}/items/{{id}}", i / 4);
-        family.get((methods[i % 4], &path, statuses[(i / 4) % 4])).inc_by(i as u64 * 7 + 1);
+        family
+            .get((methods[i % 4], &path, statuses[(i / 4) % 4]))
+            .inc_by(i as u64 * 7 + 1);
     }
     let registration: &'static Registration = Box::leak(Box::new(Registration::new(
         Descriptor::new(
@@ -33,7 +48,10 @@ fn exposition(format: Format, series: usize) -> String {
             "Requests served, by method, path and status",
             MetricKind::Counter,
             &["method", "path", "status"],
-            Site { file: file!(), line: line!() },
+            Site {
+                file: file!(),
+                line: line!(),
+            },
         ),
         family,
     )));
@@ -47,7 +65,10 @@ fn parse_throughput(c: &mut Criterion) {
     let prometheus = exposition(Format::Prometheus, 10_000);
     let openmetrics = exposition(Format::OpenMetrics, 10_000);
     let mut group = c.benchmark_group("parse_10k");
-    group.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3)).sample_size(30);
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30);
     group.throughput(Throughput::Bytes(prometheus.len() as u64));
 
     group.bench_function("keviq_prometheus", |b| {
@@ -76,7 +97,11 @@ fn parse_throughput(c: &mut Criterion) {
         })
     });
     group.finish();
-    println!("parse_10k input: {} bytes Prometheus, {} bytes OpenMetrics", prometheus.len(), openmetrics.len());
+    println!(
+        "parse_10k input: {} bytes Prometheus, {} bytes OpenMetrics",
+        prometheus.len(),
+        openmetrics.len()
+    );
 }
 
 criterion_group!(benches, parse_throughput);
