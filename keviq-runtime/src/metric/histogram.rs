@@ -156,11 +156,10 @@ impl<const N: usize> Histogram<N> {
 
     /// The number of observations so far.
     pub fn count(&self) -> u64 {
-        let (mut counts, mut sum) = (vec![0; N + 1], 0.0);
-        for cell in self.cells() {
-            cell.add_into(&mut counts, &mut sum);
-        }
-        counts.iter().sum()
+        self.cells()
+            .flat_map(|cell| cell.buckets.iter().chain([&cell.inf]))
+            .map(|b| b.load(Relaxed))
+            .sum()
     }
 
     fn cells(&self) -> impl Iterator<Item = &HistogramCell<N>> {
