@@ -1,0 +1,43 @@
+//! The keviq telemetry service.
+//!
+//! This first version delivers one subcommand, a validator for expositions in the
+//! spirit of `promtool check metrics`:
+//!
+//! ```text
+//! keviq-telemetry check-metrics [--format prometheus|openmetrics] [FILE|-]
+//! ```
+//!
+//! It reads `FILE` (standard input for `-` or no argument), parses it with
+//! [`keviq_runtime::expfmt::parse`] and runs the conventions of [`lint`] on it. The
+//! exit status says what it found (see [`cli::exit`]):
+//!
+//! | status | meaning | output |
+//! |---|---|---|
+//! | 0 | parses, no findings | nothing |
+//! | 1 | does not parse | `<file>:<line>:<column>: <reason>` on stderr |
+//! | 2 | usage error (option, format, unreadable file) | the problem and the usage on stderr |
+//! | 3 | parses, breaks conventions | one `<metric> <problem>` per line on stdout |
+//!
+//! The same checks as a library call:
+//!
+//! ```
+//! use keviq_runtime::Format;
+//! use keviq_runtime::expfmt::parse;
+//! use keviq_telemetry::lint::{Problem, lint};
+//!
+//! let text = "# TYPE jobs counter\njobs 3\n";
+//! let exposition = parse(text, Format::Prometheus).unwrap();
+//! let findings = lint(&exposition, Format::Prometheus);
+//! let lines: Vec<String> = findings.iter().map(ToString::to_string).collect();
+//! assert_eq!(lines, [
+//!     "jobs counter metrics should have \"_total\" suffix",
+//!     "jobs no help text",
+//! ]);
+//! assert_eq!(findings[0].problem, Problem::CounterWithoutTotal);
+//! ```
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod config;
+pub mod lint;
+pub mod scrape;

@@ -1,0 +1,361 @@
+//! The scraper: every target's `/metrics`, all at once, each bounded in time and size.
+//!
+//! A target that is down, hangs, answers byte by byte, returns garbage, a 500 or a
+//! 100 MB body fails *its own* scrape, after at most the timeout, and never delays or
+//! breaks the others: every target is scraped in its own task, under one deadline
+//! covering connection, headers and body, with the body read through a size limit.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use keviq_runtime::expfmt::{ParseError, format_from_content_type, parse};
+use tokio::task::JoinSet;
+
+use crate::config::{ScrapeConfig, Target};
+
+/// What the scraper asks for: OpenMetrics first, then the Prometheus text format,
+/// as Prometheus does.
+pub const ACCEPT_HEADER: &str =
+    "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+keviq::metric! {
+    /// The telemetry service's own scrape metrics.
+    pub static SCRAPER: ScraperMetrics {
+        /// Time one scrape of one target took, failed or not
+        #[metric(buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], unit = "seconds")]
+        pub duration: Histogram(target: &str) = "mona_telemetry_scrape_duration_seconds",
+        /// Samples scraped and handed to storage
+        pub samples: Counter(target: &str) = "mona_telemetry_samples_scraped_total",
+        /// Failed scrapes, by target and reason
+        pub failures: Counter(target: &str, reason: FailureReason) = "mona_telemetry_scrape_failures_total",
+        /// Targets whose last scrape succeeded
+        pub targets_up: Gauge = "mona_telemetry_targets_up",
+    }
+}
+
+/// Why a scrape failed, as the `reason` label says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, keviq::LabelValue)]
+pub enum FailureReason {
+    /// The connection could not be made.
+    Connect,
+    /// No complete answer within the timeout.
+    Timeout,
+    /// A status other than 200.
+    Status,
+    /// The body exceeded the size limit.
+    TooLarge,
+    /// The body is not UTF-8.
+    Encoding,
+    /// The body is not a valid exposition.
+    Parse,
+    /// The connection failed while reading.
+    Read,
+}
+
+/// A failed scrape.
+#[derive(Debug, thiserror::Error)]
+pub enum ScrapeError {
+    /// The connection could not be made.
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    /// No complete answer within the timeout.
+    #[error("no complete answer within {0:?}")]
+    Timeout(Duration),
+    /// A status other than 200.
+    #[error("HTTP status {0}")]
+    Status(u16),
+    /// The body exceeded the size limit.
+    #[error("body larger than {0} bytes")]
+    TooLarge(usize),
+    /// The body is not UTF-8.
+    #[error("body is not UTF-8")]
+    Encoding,
+    /// The body is not a valid exposition.
+    #[error("invalid exposition: {0}")]
+    Parse(#[from] ParseError),
+    /// The connection failed while reading.
+    #[error("read failed: {0}")]
+    Read(String),
+}
+
+impl ScrapeError {
+    /// The `reason` label of this failure.
+    pub fn reason(&self) -> FailureReason {
+        match self {
+            Self::Connect(_) => FailureReason::Connect,
+            Self::Timeout(_) => FailureReason::Timeout,
+            Self::Status(_) => FailureReason::Status,
+            Self::TooLarge(_) => FailureReason::TooLarge,
+            Self::Encoding => FailureReason::Encoding,
+            Self::Parse(_) => FailureReason::Parse,
+            Self::Read(_) => FailureReason::Read,
+        }
+    }
+}
+
+/// One sample, owned, ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedSample {
+    /// Sample name (`mona_http_requests_total`, `..._bucket`).
+    pub name: String,
+    /// Labels in the order the target wrote them.
+    pub labels: Vec<(String, String)>,
+    /// Value.
+    pub value: f64,
+}
+
+/// The samples of one successful scrape.
+#[derive(Debug, Clone)]
+pub struct Scrape {
+    /// Where they come from.
+    pub target: Target,
+    /// When the scrape started.
+    pub at: SystemTime,
+    /// What was scraped.
+    pub samples: Vec<OwnedSample>,
+}
+
+/// The health of one target, as of its last scrape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetHealth {
+    /// The target.
+    pub target: Target,
+    /// Whether the last scrape succeeded.
+    pub up: bool,
+    /// When the last scrape started; `None` before the first.
+    pub last_scrape: Option<SystemTime>,
+    /// How long the last scrape took.
+    pub last_duration: Option<Duration>,
+    /// Why the last scrape failed.
+    pub last_error: Option<String>,
+    /// Failed scrapes since the last success.
+    pub consecutive_failures: u32,
+    /// Samples of the last successful scrape.
+    pub samples: usize,
+}
+
+/// Scrapes every configured target.
+#[derive(Debug)]
+pub struct Scraper {
+    config: ScrapeConfig,
+    client: Client<HttpConnector, Empty<Bytes>>,
+    health: Mutex<BTreeMap<Target, TargetHealth>>,
+}
+
+impl Scraper {
+    /// A scraper for `config`'s targets; every target starts down, never scraped.
+    pub fn new(config: ScrapeConfig) -> Arc<Self> {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(config.timeout));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let health = config
+            .targets
+            .iter()
+            .map(|t| {
+                let health = TargetHealth {
+                    target: t.clone(),
+                    up: false,
+                    last_scrape: None,
+                    last_duration: None,
+                    last_error: None,
+                    consecutive_failures: 0,
+                    samples: 0,
+                };
+                (t.clone(), health)
+            })
+            .collect();
+        Arc::new(Self {
+            config,
+            client,
+            health: Mutex::new(health),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &ScrapeConfig {
+        &self.config
+    }
+
+    /// The health of every target, sorted by target.
+    pub fn health(&self) -> Vec<TargetHealth> {
+        self.health
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Scrapes every target concurrently and returns the successful scrapes; failures
+    /// are recorded in the targets' health and the scraper's metrics.
+    pub async fn scrape_all(self: &Arc<Self>) -> Vec<Scrape> {
+        let mut tasks = JoinSet::new();
+        for target in self.config.targets.clone() {
+            let scraper = Arc::clone(self);
+            tasks.spawn(async move {
+                let at = SystemTime::now();
+                let started = Instant::now();
+                let result = scraper.scrape_one(&target).await;
+                scraper.record(&target, at, started.elapsed(), result)
+            });
+        }
+        let mut scrapes = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(Some(scrape)) => scrapes.push(scrape),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "a scrape task failed"),
+            }
+        }
+        let up = self
+            .health
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|h| h.up)
+            .count();
+        SCRAPER.targets_up.set(up as i64);
+        scrapes
+    }
+
+    /// One scrape of one target, bounded by the timeout and the body limit.
+    async fn scrape_one(&self, target: &Target) -> Result<Vec<OwnedSample>, ScrapeError> {
+        let timeout = self.config.timeout;
+        match tokio::time::timeout(timeout, self.fetch_and_parse(target)).await {
+            Ok(result) => result,
+            Err(_) => Err(ScrapeError::Timeout(timeout)),
+        }
+    }
+
+    async fn fetch_and_parse(&self, target: &Target) -> Result<Vec<OwnedSample>, ScrapeError> {
+        let request = Request::get(target.metrics_url())
+            .header(ACCEPT, ACCEPT_HEADER)
+            .body(Empty::new())
+            .map_err(|e| ScrapeError::Connect(e.to_string()))?;
+        let response = self.client.request(request).await.map_err(|e| {
+            if e.is_connect() {
+                ScrapeError::Connect(source_chain(&e))
+            } else {
+                ScrapeError::Read(source_chain(&e))
+            }
+        })?;
+        if response.status() != StatusCode::OK {
+            return Err(ScrapeError::Status(response.status().as_u16()));
+        }
+        let format = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map_or(keviq_runtime::Format::Prometheus, format_from_content_type);
+        let limit = self.config.body_limit;
+        let body = Limited::new(response.into_body(), limit)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
+                    ScrapeError::TooLarge(limit)
+                } else {
+                    ScrapeError::Read(e.to_string())
+                }
+            })?;
+        let bytes = body.to_bytes();
+        let text = std::str::from_utf8(&bytes).map_err(|_| ScrapeError::Encoding)?;
+        let exposition = parse(text, format)?;
+        Ok(exposition
+            .samples
+            .iter()
+            .map(|s| OwnedSample {
+                name: s.name.to_owned(),
+                labels: s
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.to_owned(), v.into_owned()))
+                    .collect(),
+                value: s.value,
+            })
+            .collect())
+    }
+
+    fn record(
+        &self,
+        target: &Target,
+        at: SystemTime,
+        took: Duration,
+        result: Result<Vec<OwnedSample>, ScrapeError>,
+    ) -> Option<Scrape> {
+        let name = target.to_string();
+        SCRAPER.duration.labels(&name).observe(took.as_secs_f64());
+        let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = health.get_mut(target)?;
+        entry.last_scrape = Some(at);
+        entry.last_duration = Some(took);
+        match result {
+            Ok(samples) => {
+                SCRAPER.samples.labels(&name).inc_by(samples.len() as u64);
+                entry.up = true;
+                entry.last_error = None;
+                entry.consecutive_failures = 0;
+                entry.samples = samples.len();
+                Some(Scrape {
+                    target: target.clone(),
+                    at,
+                    samples,
+                })
+            }
+            Err(e) => {
+                SCRAPER.failures.labels(&name, e.reason()).inc();
+                tracing::warn!(target = %name, error = %e, "scrape failed");
+                entry.up = false;
+                entry.last_error = Some(e.to_string());
+                entry.consecutive_failures = entry.consecutive_failures.saturating_add(1);
+                None
+            }
+        }
+    }
+
+    /// Scrapes every `interval` until `shutdown` completes, handing each successful
+    /// scrape to `sink`. A round that runs long delays the next one rather than
+    /// overlapping it.
+    pub async fn run(
+        self: Arc<Self>,
+        mut sink: impl FnMut(Scrape) + Send,
+        shutdown: impl Future<Output = ()>,
+    ) {
+        let mut ticks = tokio::time::interval(self.config.interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return,
+                _ = ticks.tick() => {
+                    for scrape in self.scrape_all().await {
+                        sink(scrape);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An error and its causes on one line ("connection refused" sits in a source).
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,196 @@
+//! Every bad target behaviour fails only its own scrape, within the timeout, while a
+//! healthy keviq service next to them is scraped normally. All servers are real, on
+//! 127.0.0.1.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::get;
+use http::StatusCode;
+use keviq_telemetry::config::{ScrapeConfig, Target};
+use keviq_telemetry::scrape::{FailureReason, Scraper};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+
+#[keviq::service(name = "healthy")]
+fn healthy() -> Router {
+    Router::new().route("/api", get(|| async { "ok" }))
+}
+
+async fn serve(router: Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
+}
+
+/// A raw TCP server: `respond` runs on every accepted connection.
+async fn raw<F, Fut>(respond: F) -> SocketAddr
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(respond(stream));
+        }
+    });
+    addr
+}
+
+fn target(addr: SocketAddr) -> Target {
+    Target {
+        host: addr.ip().to_string(),
+        port: addr.port(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_targets_fail_alone_and_in_time() {
+    let healthy = serve(healthy()).await;
+    let down = {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        l.local_addr().expect("addr")
+    };
+    // Accepts, reads nothing, answers nothing, keeps the socket open.
+    let hangs = raw(|stream| async move {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        drop(stream);
+    })
+    .await;
+    // Headers at once, then one byte of body every 200 ms.
+    let slow = raw(|mut stream| async move {
+        let _ = stream
+            .write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1000\r\n\r\n",
+            )
+            .await;
+        for _ in 0..1000 {
+            if stream.write_all(b"#").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    let garbage = serve(Router::new().route(
+        "/metrics",
+        get(|| async { "this is { not an exposition\n" }),
+    ))
+    .await;
+    let error = serve(Router::new().route(
+        "/metrics",
+        get(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+    ))
+    .await;
+    // Announces 100 MB and streams zeros until the client gives up.
+    let huge = raw(|mut stream| async move {
+        let _ = stream
+            .write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 104857600\r\n\r\n",
+            )
+            .await;
+        let chunk = vec![b'0'; 64 * 1024];
+        for _ in 0..1600 {
+            if stream.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+
+    let config = ScrapeConfig {
+        targets: [healthy, down, hangs, slow, garbage, error, huge]
+            .into_iter()
+            .map(target)
+            .collect(),
+        interval: Duration::from_secs(3),
+        timeout: Duration::from_secs(2),
+        body_limit: 16 * 1024 * 1024,
+    };
+    let scraper = Scraper::new(config);
+
+    for round in 1..=2u32 {
+        let started = Instant::now();
+        let scrapes = scraper.scrape_all().await;
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(4),
+            "round {round} took {took:?}: a bad target held up the round"
+        );
+
+        assert_eq!(scrapes.len(), 1, "only the healthy target succeeds");
+        let scrape = &scrapes[0];
+        assert_eq!(scrape.target, target(healthy));
+        assert!(
+            scrape
+                .samples
+                .iter()
+                .any(|s| s.name == "mona_http_requests_in_flight")
+        );
+
+        let health = scraper.health();
+        let of = |addr: SocketAddr| {
+            health
+                .iter()
+                .find(|h| h.target == target(addr))
+                .expect("tracked")
+                .clone()
+        };
+        let good = of(healthy);
+        assert!(
+            good.up
+                && good.last_error.is_none()
+                && good.consecutive_failures == 0
+                && good.samples > 0
+        );
+        assert!(
+            good.last_duration
+                .is_some_and(|d| d < Duration::from_secs(1)),
+            "{good:?}"
+        );
+        for (addr, expected) in [
+            (down, "cannot connect"),
+            (hangs, "no complete answer within"),
+            (slow, "no complete answer within"),
+            (garbage, "invalid exposition: line 1"),
+            (error, "HTTP status 500"),
+            (huge, "body larger than 16777216 bytes"),
+        ] {
+            let h = of(addr);
+            assert!(!h.up, "{h:?}");
+            assert_eq!(h.consecutive_failures, round, "{h:?}");
+            let message = h.last_error.clone().unwrap_or_default();
+            assert!(message.starts_with(expected), "{addr}: {message}");
+        }
+    }
+
+    let text = keviq::Registry::global()
+        .expect("no clash")
+        .render(keviq::Format::Prometheus);
+    for reason in [
+        FailureReason::Connect,
+        FailureReason::Timeout,
+        FailureReason::Parse,
+        FailureReason::Status,
+        FailureReason::TooLarge,
+    ] {
+        let label = format!("{reason:?}")
+            .chars()
+            .fold(String::new(), |mut s, c| {
+                if c.is_uppercase() && !s.is_empty() {
+                    s.push('_');
+                }
+                s.extend(c.to_lowercase());
+                s
+            });
+        assert!(
+            text.contains(&format!("reason=\"{label}\"}} ")),
+            "no failure counted for {label}:\n{text}"
+        );
+    }
+    assert!(text.contains("mona_telemetry_targets_up 1\n"));
+}
