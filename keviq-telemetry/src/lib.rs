@@ -41,3 +41,5 @@ pub mod cli;
 pub mod config;
 pub mod lint;
 pub mod scrape;
+pub mod store;
+pub mod writer;

@@ -1,0 +1,189 @@
+//! The same storage suite against a real SQLite file and a real PostgreSQL server,
+//! and the write buffer through a database outage.
+
+#[path = "support/postgres.rs"]
+mod postgres;
+
+use std::time::{Duration, SystemTime};
+
+use keviq_telemetry::config::Target;
+use keviq_telemetry::scrape::{OwnedSample, Scrape};
+use keviq_telemetry::store::{SampleQuery, Store, epoch_ms};
+use keviq_telemetry::writer::Writer;
+
+fn scrape(target: &str, at: SystemTime, n: usize) -> Scrape {
+    let samples = (0..n)
+        .map(|i| OwnedSample {
+            name: if i % 2 == 0 {
+                "mona_http_requests_total".into()
+            } else {
+                "other_metric".into()
+            },
+            labels: vec![
+                ("path".into(), format!("/p/{i}")),
+                ("quote".into(), "a \"b\" é ✓".into()),
+            ],
+            value: match i {
+                0 => f64::NAN,
+                2 => f64::INFINITY,
+                _ => i as f64 + 0.5,
+            },
+        })
+        .collect();
+    Scrape {
+        target: Target::parse(target).expect("target"),
+        at,
+        samples,
+    }
+}
+
+async fn suite(url: &str) {
+    let store = Store::connect(url).await.expect("connect and migrate");
+    Store::connect(url)
+        .await
+        .expect("migrations run again without harm");
+    let now = SystemTime::now();
+    let old = now - Duration::from_secs(7200);
+
+    // 1,201 samples cross the multi-row insert boundary (500) twice.
+    assert_eq!(
+        store
+            .write(&scrape("10.0.0.1:8000", now, 1201))
+            .await
+            .expect("write"),
+        1201
+    );
+    assert_eq!(
+        store
+            .write(&scrape("10.0.0.2:8000", old, 10))
+            .await
+            .expect("write"),
+        10
+    );
+    assert_eq!(store.count().await.expect("count"), 1211);
+
+    let query = SampleQuery {
+        metric: "mona_http_requests_total".into(),
+        target: Some("10.0.0.1:8000".into()),
+        since_ms: epoch_ms(now) - 1000,
+        until_ms: epoch_ms(now) + 1000,
+        limit: 10_000,
+    };
+    let rows = store.samples(&query).await.expect("query");
+    assert_eq!(rows.len(), 601);
+    let first = rows
+        .iter()
+        .find(|r| r.labels[0].1 == "/p/0")
+        .expect("sample 0");
+    assert!(first.value.is_nan(), "NaN round-trips");
+    assert_eq!(
+        first.labels,
+        [
+            ("path".to_owned(), "/p/0".to_owned()),
+            ("quote".to_owned(), "a \"b\" é ✓".to_owned())
+        ]
+    );
+    let inf = rows
+        .iter()
+        .find(|r| r.labels[0].1 == "/p/2")
+        .expect("sample 2");
+    assert_eq!(inf.value, f64::INFINITY);
+    assert!(
+        rows.iter()
+            .any(|r| r.labels[0].1 == "/p/4" && r.value == 4.5)
+    );
+
+    // Every parameter is bound: hostile text is data, not SQL.
+    let hostile = SampleQuery {
+        metric: "x' OR '1'='1".into(),
+        target: Some("'; DROP TABLE telemetry_core.metric_samples; --".into()),
+        ..query.clone()
+    };
+    assert!(store.samples(&hostile).await.expect("query").is_empty());
+    assert_eq!(store.count().await.expect("count"), 1211);
+
+    // All targets, and the time range.
+    let all = SampleQuery {
+        target: None,
+        since_ms: 0,
+        until_ms: i64::MAX,
+        ..query.clone()
+    };
+    assert_eq!(store.samples(&all).await.expect("query").len(), 601 + 5);
+
+    // Retention deletes exactly what is older than the cut-off.
+    assert_eq!(
+        store
+            .delete_older_than(now - Duration::from_secs(3600))
+            .await
+            .expect("delete"),
+        10
+    );
+    assert_eq!(store.count().await.expect("count"), 1201);
+}
+
+#[tokio::test]
+async fn sqlite_file() {
+    let dir = std::env::temp_dir().join(format!("keviq-sqlite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("telemetry.sqlite");
+    let _ = std::fs::remove_file(&path);
+    suite(&format!("sqlite://{}", path.display())).await;
+    assert!(path.exists(), "the samples live in the configured file");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn postgres_server() {
+    let pg = postgres::Postgres::start();
+    suite(&pg.url()).await;
+}
+
+#[tokio::test]
+async fn unsupported_url_is_refused_with_the_variable_named() {
+    let e = Store::connect("mysql://x")
+        .await
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        e.starts_with("TELEMETRY_DATABASE_URL: `mysql://x` is neither"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buffered_scrapes_survive_a_database_outage() {
+    let mut pg = postgres::Postgres::start();
+    let store = Store::connect(&pg.url()).await.expect("connect");
+    let mut writer = Writer::new(store.clone(), 1_000);
+
+    assert!(writer.accept(scrape("10.0.0.1:8000", SystemTime::now(), 100)));
+    assert_eq!(writer.flush().await.expect("flush"), 100);
+
+    pg.stop();
+    for _ in 0..3 {
+        assert!(writer.accept(scrape("10.0.0.1:8000", SystemTime::now(), 200)));
+        assert!(writer.flush().await.is_err(), "the database is down");
+    }
+    assert_eq!(writer.pending_samples(), 600);
+    // The buffer is full: a new scrape is refused, the buffered ones are kept.
+    assert!(!writer.accept(scrape("10.0.0.1:8000", SystemTime::now(), 500)));
+    assert_eq!(writer.pending_samples(), 600);
+
+    pg.resume();
+    let mut written = None;
+    for _ in 0..50 {
+        if let Ok(n) = writer.flush().await {
+            written = Some(n);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        written,
+        Some(600),
+        "every buffered sample is written once the database is back"
+    );
+    assert_eq!(writer.pending_samples(), 0);
+    assert_eq!(store.count().await.expect("count"), 700);
+}
