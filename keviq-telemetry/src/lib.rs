@@ -1,7 +1,10 @@
-//! The keviq telemetry service.
+//! The keviq telemetry service: it scrapes every target in `SCRAPE_TARGETS` every
+//! `SCRAPE_INTERVAL_SECONDS` ([`scrape`], [`config`]), stores the samples in
+//! `telemetry_core.metric_samples` on SQLite or PostgreSQL ([`store`], [`writer`]),
+//! and serves a JSON API and a health dashboard ([`api`]). `keviq-telemetry` (or
+//! `keviq-telemetry serve`) runs it ([`service`]).
 //!
-//! This first version delivers one subcommand, a validator for expositions in the
-//! spirit of `promtool check metrics`:
+//! It also validates expositions in the spirit of `promtool check metrics`:
 //!
 //! ```text
 //! keviq-telemetry check-metrics [--format prometheus|openmetrics] [FILE|-]
@@ -37,9 +40,12 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod lint;
 pub mod scrape;
+pub mod service;
+pub mod stats;
 pub mod store;
 pub mod writer;

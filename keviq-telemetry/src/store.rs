@@ -290,6 +290,27 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Each target's first scrape time in a range (milliseconds since the epoch).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn first_scrapes(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT target, MIN(ts_ms) FROM telemetry_core.metric_samples
+             WHERE ts_ms >= $1 AND ts_ms <= $2 GROUP BY target",
+        )
+        .bind(since_ms)
+        .bind(until_ms)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
 fn labels_json(sample: &OwnedSample) -> String {
     let map: serde_json::Map<String, serde_json::Value> = sample
         .labels

@@ -1,0 +1,213 @@
+//! The telemetry API and dashboard end to end: a real keviq service is scraped into a
+//! real SQLite file, the API answers from it, bad parameters get JSON 400s naming
+//! the parameter, and headless Chromium renders the dashboard listing the service.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use keviq_telemetry::api::{AppState, app};
+use keviq_telemetry::config::{ScrapeConfig, Target};
+use keviq_telemetry::scrape::Scraper;
+use keviq_telemetry::store::Store;
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+#[keviq::service(name = "worker")]
+fn worker() -> Router {
+    Router::new().route("/work", get(|| async { "done" }))
+}
+
+async fn serve(router: Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
+}
+
+async fn get_json(url: &str) -> (u16, Value) {
+    let out = tokio::task::spawn_blocking({
+        let url = url.to_owned();
+        move || {
+            Command::new("curl")
+                .args(["-s", "-w", "\n%{http_code}", &url])
+                .output()
+        }
+    })
+    .await
+    .expect("join")
+    .expect("curl runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').expect("status line");
+    (
+        code.parse().expect("status"),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_and_dashboard_show_the_scraped_service() {
+    let worker_addr = serve(worker()).await;
+    let dir = std::env::temp_dir().join(format!("keviq-api-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let store = Store::connect(&format!("sqlite://{}", dir.join("t.sqlite").display()))
+        .await
+        .expect("store");
+    let config = ScrapeConfig {
+        targets: vec![Target {
+            host: "127.0.0.1".into(),
+            port: worker_addr.port(),
+        }],
+        interval: Duration::from_secs(2),
+        timeout: Duration::from_secs(1),
+        body_limit: 1 << 20,
+    };
+    let scraper = Scraper::new(config);
+
+    // Two scrapes with traffic in between, written as the service's writer would.
+    for round in 0..2 {
+        for scrape in scraper.scrape_all().await {
+            store.write(&scrape).await.expect("write");
+        }
+        if round == 0 {
+            for _ in 0..30 {
+                let _ = get_json(&format!("http://{worker_addr}/work")).await;
+            }
+        }
+    }
+
+    let api = serve(app(AppState {
+        scraper: scraper.clone(),
+        store: store.clone(),
+    }))
+    .await;
+    let base = format!("http://{api}");
+    let target = format!("127.0.0.1:{}", worker_addr.port());
+
+    let (status, targets) = get_json(&format!("{base}/api/v1/targets")).await;
+    assert_eq!(status, 200);
+    assert_eq!(targets[0]["target"], target.as_str());
+    assert_eq!(targets[0]["up"], true);
+
+    let (status, services) =
+        get_json(&format!("{base}/api/v1/services?window=600&history=1")).await;
+    assert_eq!(status, 200);
+    let s = &services["services"][0];
+    // 30 requests to /work, and the first scrape's own GET /metrics (counted like any route).
+    assert!(
+        s["request_rate"]
+            .as_f64()
+            .is_some_and(|r| (r * 600.0 - 31.0).abs() < 1e-6),
+        "{s}"
+    );
+    assert_eq!(s["error_rate"], 0.0);
+    assert!(
+        s["p50_ms"].as_f64().is_some() && s["p99_ms"].as_f64().is_some(),
+        "{s}"
+    );
+    assert!(
+        s["agent_invocation_rate"].is_null(),
+        "no agent metrics on this service"
+    );
+    let history: Vec<f64> = s["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+    assert_eq!(history.len(), 60);
+    assert!(
+        (history.iter().sum::<f64>() * 60.0 - 31.0).abs() < 1e-6,
+        "{history:?}"
+    );
+
+    let (status, rows) =
+        get_json(&format!("{base}/api/v1/samples?metric=mona_http_requests_total&target={target}&label=path=/work&since=0")).await;
+    assert_eq!(status, 200);
+    let rows = rows.as_array().expect("array");
+    assert!(
+        !rows.is_empty() && rows.iter().all(|r| r["labels"]["path"] == "/work"),
+        "{rows:?}"
+    );
+
+    for (query, parameter) in [
+        ("metric=x&since=abc", Some("since")),
+        ("metric=x&limit=0", Some("limit")),
+        ("metric=x&label=nolabel", Some("label")),
+        ("metric=x&since=10&until=5", Some("since")),
+        ("since=1", Some("metric")),
+        ("metric=x-y", Some("metric")),
+        ("metric=x&bogus=1", None),
+        ("metric=%zz", Some("metric")),
+    ] {
+        let (status, body) = get_json(&format!("{base}/api/v1/samples?{query}")).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body["error"].is_string(), "{query}: {body}");
+        assert_eq!(body["parameter"].as_str(), parameter, "{query}: {body}");
+    }
+    let (status, body) = get_json(&format!("{base}/api/v1/services?window=0")).await;
+    assert_eq!((status, body["parameter"].as_str()), (400, Some("window")));
+
+    // The dashboard, rendered by a real browser.
+    let url = format!("{base}/");
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
+    std::fs::create_dir_all(&shots).expect("target dir");
+    let profile = dir.join("chromium-profile");
+    let chromium = move |extra: Vec<String>| {
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=5000",
+            "--window-size=1400,500",
+        ]
+        .map(String::from)
+        .into();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.extend(extra);
+        args.push(url.clone());
+        Command::new("chromium")
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run chromium ({e}); install Debian's `chromium` as .ci/run does")
+            })
+    };
+    let dom = tokio::task::spawn_blocking({
+        let chromium = chromium.clone();
+        move || chromium(vec!["--dump-dom".into()])
+    })
+    .await
+    .expect("join");
+    let dom = String::from_utf8_lossy(&dom.stdout).to_string();
+    assert!(
+        dom.contains(&format!("data-service=\"{target}\"")),
+        "the dashboard lists the service:\n{dom}"
+    );
+    assert!(dom.contains("data-up=\"true\""), "{dom}");
+    assert!(dom.contains("1 of 1 services up"), "{dom}");
+    let shot = shots.join("dashboard.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = tokio::task::spawn_blocking(move || {
+        chromium(vec![format!("--screenshot={}", shot.display())])
+    })
+    .await
+    .expect("join");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        shots.join("dashboard.png").exists(),
+        "the screenshot is saved as a build artifact"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
