@@ -19,8 +19,7 @@ use keviq_runtime::expfmt::parse;
 use crate::lint;
 
 /// The usage line.
-pub const USAGE: &str =
-    "usage: keviq-telemetry check-metrics [--format prometheus|openmetrics] [FILE|-]";
+pub const USAGE: &str = "usage: keviq-telemetry check-metrics [--format prometheus|openmetrics] [FILE|-]\n       keviq-telemetry [serve]   (run the telemetry service)";
 
 /// Exit statuses of the command.
 pub mod exit {
@@ -71,7 +70,7 @@ impl Input {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UsageError {
     /// No subcommand.
-    #[error("missing command; expected `check-metrics`")]
+    #[error("missing command; expected `check-metrics` or `serve`")]
     MissingCommand,
     /// A subcommand other than `check-metrics`.
     #[error("unknown command `{0}`; expected `check-metrics`")]

@@ -149,7 +149,6 @@ latency_ms metric names should not contain abbreviated units
 #[test]
 fn usage_errors_exit_2() {
     let cases: &[(&[&str], &str)] = &[
-        (&[], "missing command"),
         (&["scrape"], "unknown command `scrape`"),
         (&["check-metrics", "--strict"], "unknown option `--strict`"),
         (
@@ -168,6 +167,43 @@ fn usage_errors_exit_2() {
             message.contains("usage: keviq-telemetry check-metrics"),
             "{message}"
         );
+    }
+}
+
+/// Without a subcommand the binary runs the service; a bad configuration stops it
+/// at once with a message naming the variable.
+#[test]
+fn bad_service_configuration_names_the_variable() {
+    for (var, value, expected) in [
+        (
+            "SCRAPE_INTERVAL_SECONDS",
+            "0",
+            "SCRAPE_INTERVAL_SECONDS: must be at least 1 second",
+        ),
+        (
+            "SCRAPE_TARGETS",
+            "agent-runtime",
+            "SCRAPE_TARGETS: `agent-runtime` has no port",
+        ),
+        (
+            "TELEMETRY_RETENTION_HOURS",
+            "soon",
+            "TELEMETRY_RETENTION_HOURS: `soon` is not a whole number",
+        ),
+        (
+            "TELEMETRY_DATABASE_URL",
+            "mysql://db",
+            "TELEMETRY_DATABASE_URL: `mysql://db` is neither",
+        ),
+    ] {
+        let output = Command::new(BIN)
+            .env(var, value)
+            .env("KEVIQ_LISTEN", "127.0.0.1:0")
+            .output()
+            .expect("run");
+        assert_eq!(output.status.code(), Some(1), "{var}={value}");
+        let message = stderr(&output);
+        assert!(message.contains(expected), "{var}={value}: {message}");
     }
 }
 
