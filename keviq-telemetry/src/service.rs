@@ -4,6 +4,7 @@
 //! It listens on `KEVIQ_LISTEN`, or `127.0.0.1:8015` (its published port) when that
 //! is unset, so it can run next to a service on the default `127.0.0.1:8000`.
 
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 use crate::api::{AppState, app, retention_loop};
@@ -15,7 +16,7 @@ use crate::store::{
 use crate::writer::{DEFAULT_BUFFER_SAMPLES, Writer};
 
 /// Where the telemetry service listens when `KEVIQ_LISTEN` is unset.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8015";
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8015));
 
 /// Why the service stopped.
 #[derive(Debug, thiserror::Error)]
@@ -92,17 +93,6 @@ pub async fn run() -> Result<(), ServiceError> {
     tokio::spawn(retention_loop(store.clone(), retention));
 
     let router = app(AppState { scraper, store });
-    if std::env::var_os(keviq_runtime::http::LISTEN_VAR).is_some() {
-        keviq::serve(router).await?;
-    } else {
-        let addr: std::net::SocketAddr = DEFAULT_LISTEN
-            .parse()
-            .unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 8015)));
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| keviq::ServeError::Bind { addr, source })?;
-        tracing::info!(%addr, "listening");
-        keviq::serve_listener(listener, router, keviq::shutdown_signal()).await?;
-    }
+    keviq::serve_or(router, DEFAULT_LISTEN).await?;
     Ok(())
 }

@@ -15,7 +15,8 @@ pub use metrics::{
 };
 pub use request_id::{ForwardRequestIdLayer, RequestIdLayer};
 pub use serve::{
-    DEFAULT_LISTEN, LISTEN_VAR, ServeError, listen_addr, serve, serve_listener, shutdown_signal,
+    DEFAULT_LISTEN, LISTEN_VAR, ServeError, listen_addr, listen_addr_or, serve, serve_listener,
+    serve_or, shutdown_signal,
 };
 pub use service::{
     ServiceInfo, ServiceRegistration, ServiceRouter, instrument, metrics_router, services,

@@ -1,7 +1,7 @@
 //! Serving a router: the listen address from `KEVIQ_LISTEN`, graceful shutdown on
 //! Ctrl-C and SIGTERM.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 /// The variable holding the listen address.
 pub const LISTEN_VAR: &str = "KEVIQ_LISTEN";
 /// The listen address when [`LISTEN_VAR`] is unset.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8000));
 
 /// Why a service could not be served.
 #[derive(Debug, thiserror::Error)]
@@ -40,13 +40,19 @@ pub enum ServeError {
 /// # Errors
 /// [`ServeError::InvalidListen`] when the variable is set but is not `ip:port`.
 pub fn listen_addr() -> Result<SocketAddr, ServeError> {
+    listen_addr_or(DEFAULT_LISTEN)
+}
+
+/// The listen address: `KEVIQ_LISTEN`, or `default` when unset.
+///
+/// # Errors
+/// [`ServeError::InvalidListen`] when the variable is set but is not `ip:port`.
+pub fn listen_addr_or(default: SocketAddr) -> Result<SocketAddr, ServeError> {
     match std::env::var(LISTEN_VAR) {
         Ok(value) => value.trim().parse().map_err(|_| ServeError::InvalidListen {
             value: printable(&value),
         }),
-        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_LISTEN
-            .parse()
-            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8000)))),
+        Err(std::env::VarError::NotPresent) => Ok(default),
         Err(std::env::VarError::NotUnicode(raw)) => Err(ServeError::InvalidListen {
             value: printable(&raw.to_string_lossy()),
         }),
@@ -67,7 +73,17 @@ fn printable(value: &str) -> String {
 /// # Errors
 /// A bad `KEVIQ_LISTEN`, an address that cannot be bound, or an I/O failure.
 pub async fn serve(router: Router) -> Result<(), ServeError> {
-    let addr = listen_addr()?;
+    serve_or(router, DEFAULT_LISTEN).await
+}
+
+/// As [`serve`], listening on `default` when `KEVIQ_LISTEN` is unset (for a service
+/// with a well-known port of its own).
+///
+/// # Errors
+/// A bad `KEVIQ_LISTEN`, an address that cannot be bound, or an I/O failure.
+pub async fn serve_or(router: Router, default: SocketAddr) -> Result<(), ServeError> {
+    let addr = listen_addr_or(default)?;
+    // Installed before anything can observe the server, so no signal is missed.
     let shutdown = shutdown_signal();
     let listener = TcpListener::bind(addr)
         .await
