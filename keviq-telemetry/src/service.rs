@@ -13,10 +13,13 @@ use crate::scrape::Scraper;
 use crate::store::{
     DATABASE_URL_VAR, DEFAULT_DATABASE_URL, DEFAULT_RETENTION, RETENTION_VAR, Store, StoreError,
 };
-use crate::writer::{DEFAULT_BUFFER_SAMPLES, Writer};
+use crate::writer::{DEFAULT_BUFFER_SAMPLES, STORAGE, Writer};
 
 /// Where the telemetry service listens when `KEVIQ_LISTEN` is unset.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8015));
+
+/// Scrapes waiting between the scraper and the writer: a few rounds of a large fleet.
+const HANDOVER_SCRAPES: usize = 256;
 
 /// Why the service stopped.
 #[derive(Debug, thiserror::Error)]
@@ -69,12 +72,20 @@ pub async fn run() -> Result<(), ServiceError> {
     );
     let scraper = Scraper::new(config);
 
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(Scraper::run(
-        scraper.clone(),
-        move |scrape| drop(tx.send(scrape)),
-        std::future::pending(),
-    ));
+    // Bounded hand-over to the writer: the write buffer is the only place scrapes
+    // wait, so memory stays bounded even while a flush is stuck on the database.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(HANDOVER_SCRAPES);
+    let sink = move |scrape: crate::scrape::Scrape| {
+        if let Err(e) = tx.try_send(scrape) {
+            let scrape = match e {
+                tokio::sync::mpsc::error::TrySendError::Full(s)
+                | tokio::sync::mpsc::error::TrySendError::Closed(s) => s,
+            };
+            STORAGE.dropped.inc_by(scrape.samples.len() as u64);
+            tracing::error!(target = %scrape.target, "writer is behind: dropping a new scrape");
+        }
+    };
+    tokio::spawn(Scraper::run(scraper.clone(), sink, std::future::pending()));
     let mut writer = Writer::new(store.clone(), DEFAULT_BUFFER_SAMPLES);
     tokio::spawn(async move {
         let mut retry = tokio::time::interval(Duration::from_secs(2));
