@@ -117,8 +117,8 @@ pub use keviq_runtime::http::{
 pub use keviq_runtime::logging;
 pub use keviq_runtime::{
     Counter, DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Descriptor, Encoder, FloatGauge, Format,
-    Gauge, Histogram, HttpMethod, LabelValue, LabeledCounter, LabeledHistogram, MetricKind,
-    OVERFLOW_LABEL_VALUE, Registration, Registry, RegistryError, Site, Str, rules,
+    Gauge, Histogram, HttpMethod, LabelValue, LabeledCounter, LabeledHistogram, MetricGroup,
+    MetricKind, OVERFLOW_LABEL_VALUE, Registration, Registry, RegistryError, Site, Str, rules,
 };
 
 // Not public API. Used by generated code.
@@ -129,7 +129,7 @@ pub mod __private {
     pub use keviq_runtime::inventory;
     pub use keviq_runtime::{
         Counter, DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Descriptor, Family, FloatGauge, Gauge,
-        Histogram, HistogramCell, LabelValue, LabeledCounter, LabeledHistogram, MetricKind,
-        Registration, Site, Str,
+        Histogram, HistogramCell, LabelValue, LabeledCounter, LabeledHistogram, MetricGroup,
+        MetricKind, Registration, Site, Str,
     };
 }

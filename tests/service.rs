@@ -76,15 +76,9 @@ fn exposition() -> String {
         .render(Format::Prometheus)
 }
 
-/// The value of one series, or 0 when it does not exist yet.
+/// The value of one series in the global registry, or 0 when it does not exist yet.
 fn value(series: &str) -> f64 {
-    exposition()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(series)
-                .and_then(|rest| rest.strip_prefix(' '))
-        })
-        .map_or(0.0, |v| v.parse().expect("a number"))
+    value_in(&exposition(), series)
 }
 
 async fn serve(router: Router) -> SocketAddr {
@@ -122,6 +116,28 @@ fn get_req(uri: String) -> Request<Full<bytes::Bytes>> {
 
 async fn oneshot(router: Router, req: Request<Body>) -> http::Response<Body> {
     router.oneshot(req).await.expect("infallible")
+}
+
+/// What a service's own `/metrics` serves.
+async fn service_exposition(router: Router) -> String {
+    let res = oneshot(
+        router,
+        Request::get("/metrics").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+/// The value of one series in `text`, or 0 when it does not exist yet.
+fn value_in(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+        })
+        .map_or(0.0, |v| v.parse().expect("a number"))
 }
 
 #[keviq::service(name = "id-echo")]
@@ -331,25 +347,100 @@ async fn panics_are_counted_as_500_with_or_without_a_panic_layer() {
         Router::new().route("/boom", get(boom))
     }
     let series = r#"mona_http_requests_total{method="GET",path="/boom",status="500"}"#;
-    let before = value(series);
 
-    // With the attribute: tower-http's CatchPanicLayer answers 500, and it is counted.
+    // With the attribute: tower-http's CatchPanicLayer answers 500, and it is counted
+    // in the service's own families.
     let res = oneshot(
         panicky(),
         Request::get("/boom").body(Body::empty()).unwrap(),
     )
     .await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(value(series), before + 1.0);
+    assert_eq!(value_in(&service_exposition(panicky()).await, series), 1.0);
 
-    // The layer alone: the panic unwinds through it and is still counted as a 500.
+    // The layer alone: the panic unwinds through it and is still counted as a 500,
+    // in the process-wide families.
+    let before = value(series);
     let bare = Router::new()
         .route("/boom", get(boom))
         .layer(MetricsLayer::new());
     let joined =
         tokio::spawn(bare.oneshot(Request::get("/boom").body(Body::empty()).unwrap())).await;
     assert!(joined.is_err_and(|e| e.is_panic()));
-    assert_eq!(value(series), before + 2.0);
+    assert_eq!(value(series), before + 1.0);
+}
+
+keviq::metric! {
+    /// Owned by the `billing` service below.
+    static BILLING: BillingMetrics {
+        /// Invoices issued
+        invoices: Counter = "test_billing_invoices_total",
+    }
+    /// Owned by no service: every service of the process serves it.
+    static SHARED_JOBS: Counter = "test_shared_jobs_total";
+}
+
+#[keviq::service(name = "billing", metrics = [BILLING])]
+fn billing() -> Router {
+    Router::new().route(
+        "/invoice",
+        get(|| async {
+            BILLING.invoices.inc();
+            "issued"
+        }),
+    )
+}
+
+#[keviq::service(name = "shipping")]
+fn shipping() -> Router {
+    Router::new().route("/ship", get(|| async { "shipped" }))
+}
+
+/// Two services in one process (as in the fleet demo): each `/metrics` serves its
+/// own traffic, names its service, and shows a metric static only to its owner.
+#[tokio::test]
+async fn services_sharing_a_process_each_serve_their_own_metrics() {
+    SHARED_JOBS.inc();
+    for _ in 0..3 {
+        oneshot(
+            billing(),
+            Request::get("/invoice").body(Body::empty()).unwrap(),
+        )
+        .await;
+    }
+    oneshot(
+        shipping(),
+        Request::get("/ship").body(Body::empty()).unwrap(),
+    )
+    .await;
+
+    let billing_text = service_exposition(billing()).await;
+    let shipping_text = service_exposition(shipping()).await;
+    let invoice = r#"mona_http_requests_total{method="GET",path="/invoice",status="200"}"#;
+    let ship = r#"mona_http_requests_total{method="GET",path="/ship",status="200"}"#;
+    assert_eq!(value_in(&billing_text, invoice), 3.0, "{billing_text}");
+    assert!(!billing_text.contains(r#"path="/ship""#), "{billing_text}");
+    assert_eq!(value_in(&shipping_text, ship), 1.0, "{shipping_text}");
+    assert!(
+        !shipping_text.contains(r#"path="/invoice""#),
+        "{shipping_text}"
+    );
+
+    assert!(billing_text.contains("keviq_service_info{service=\"billing\"} 1\n"));
+    assert!(shipping_text.contains("keviq_service_info{service=\"shipping\"} 1\n"));
+
+    assert_eq!(value_in(&billing_text, "test_billing_invoices_total"), 3.0);
+    assert!(!shipping_text.contains("test_billing_invoices_total"));
+    assert!(value_in(&billing_text, "test_shared_jobs_total") >= 1.0);
+    assert!(value_in(&shipping_text, "test_shared_jobs_total") >= 1.0);
+
+    // Each view is a valid exposition, and the global registry (hand-built routers)
+    // keeps every static, with neither service's traffic.
+    support::assert_promtool_accepts(&billing_text);
+    support::assert_promtool_accepts(&shipping_text);
+    let global = exposition();
+    assert!(global.contains("test_billing_invoices_total 3\n"));
+    assert!(!global.contains(r#"path="/invoice""#));
 }
 
 #[tokio::test]

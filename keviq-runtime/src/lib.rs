@@ -42,7 +42,7 @@ pub use metric::{
     HistogramCell, LabeledCounter, LabeledHistogram, MAX_SPARSE_SERIES, MetricKind,
     OVERFLOW_LABEL_VALUE, Series,
 };
-pub use registry::{Clash, Descriptor, Registration, Registry, RegistryError, Site};
+pub use registry::{Clash, Descriptor, MetricGroup, Registration, Registry, RegistryError, Site};
 
 // Not public API. Used by generated code.
 #[doc(hidden)]

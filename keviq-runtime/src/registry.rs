@@ -119,6 +119,7 @@ impl Descriptor {
 /// A metric's descriptor and its values, submitted to the global registry.
 ///
 /// `metric!` builds these; build one by hand only for a metric type of your own.
+#[derive(Clone, Copy)]
 pub struct Registration {
     descriptor: Descriptor,
     metric: &'static dyn Collect,
@@ -141,6 +142,28 @@ impl Registration {
     /// The descriptor.
     pub fn descriptor(&self) -> &Descriptor {
         &self.descriptor
+    }
+
+    /// The metric whose values are rendered.
+    pub fn metric(&self) -> &'static dyn Collect {
+        self.metric
+    }
+}
+
+/// A static holding metrics: what `#[keviq::service(metrics = [..])]` lists to make
+/// them that service's own. `metric!` implements it for every static it declares.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a metric static",
+    label = "not declared with `keviq::metric!`",
+    note = "list statics declared with `keviq::metric!`, as in `#[keviq::service(name = \"agent-runtime\", metrics = [AGENT])]`"
+)]
+pub trait MetricGroup: Sync + 'static {
+    /// Whether `metric` is one of this static's metrics, that is, lies inside it.
+    fn contains(&self, metric: &dyn Collect) -> bool {
+        let start = std::ptr::from_ref(self).cast::<u8>().addr();
+        let end = start + std::mem::size_of_val(self);
+        let at = std::ptr::from_ref(metric).cast::<u8>().addr();
+        (start..end).contains(&at)
     }
 }
 
@@ -181,7 +204,7 @@ fn describe_clashes(clashes: &[Clash]) -> String {
 /// Every registered metric, sorted by name.
 #[derive(Debug)]
 pub struct Registry {
-    entries: Vec<&'static Registration>,
+    entries: Vec<Registration>,
     /// Size of the last render, to allocate the next one at once.
     last_len: AtomicUsize,
 }
@@ -204,22 +227,11 @@ impl Registry {
     ///
     /// # Errors
     /// [`RegistryError::DuplicateNames`] when two of them clash.
-    pub fn from_registrations(
-        registrations: impl IntoIterator<Item = &'static Registration>,
+    pub fn from_registrations<'a>(
+        registrations: impl IntoIterator<Item = &'a Registration>,
     ) -> Result<Self, RegistryError> {
-        let mut entries: Vec<&'static Registration> = registrations.into_iter().collect();
-        entries.sort_by(|a, b| {
-            (
-                a.descriptor.name,
-                a.descriptor.site.file,
-                a.descriptor.site.line,
-            )
-                .cmp(&(
-                    b.descriptor.name,
-                    b.descriptor.site.file,
-                    b.descriptor.site.line,
-                ))
-        });
+        let mut entries: Vec<Registration> = registrations.into_iter().copied().collect();
+        sort(&mut entries);
         let mut names: Vec<(String, usize)> = entries
             .iter()
             .enumerate()
@@ -268,6 +280,23 @@ impl Registry {
         }
     }
 
+    /// A registry of this one's metrics that `keep` accepts, plus `extra`, which must
+    /// not clash with them (a service's view: see `ServiceInfo::registry`).
+    #[cfg_attr(not(feature = "service"), allow(dead_code))]
+    pub(crate) fn view(
+        &self,
+        keep: impl Fn(&Registration) -> bool,
+        extra: impl IntoIterator<Item = Registration>,
+    ) -> Self {
+        let mut entries: Vec<Registration> = self.entries.iter().copied().filter(keep).collect();
+        entries.extend(extra);
+        sort(&mut entries);
+        Self {
+            entries,
+            last_len: AtomicUsize::new(0),
+        }
+    }
+
     /// The descriptors of every metric, in render order.
     pub fn descriptors(&self) -> impl Iterator<Item = &Descriptor> {
         self.entries.iter().map(|r| &r.descriptor)
@@ -297,6 +326,20 @@ impl Registry {
         }
         enc.finish();
     }
+}
+
+/// Render order: by name, then by declaration site.
+fn sort(entries: &mut [Registration]) {
+    entries.sort_by(|a, b| {
+        let key = |r: &Registration| {
+            (
+                r.descriptor.name,
+                r.descriptor.site.file,
+                r.descriptor.site.line,
+            )
+        };
+        key(a).cmp(&key(b))
+    });
 }
 
 /// Label sets folded into a family's overflow series, per family.

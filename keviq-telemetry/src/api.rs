@@ -23,9 +23,10 @@ use axum::routing::get;
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::scrape::Scraper;
+use crate::scrape::{SCRAPER, Scraper};
 use crate::stats::{histogram_quantile, increase, merge_buckets};
 use crate::store::{SampleQuery, Store, StoredSample, epoch_ms};
+use crate::writer::STORAGE;
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -36,8 +37,10 @@ pub struct AppState {
     pub store: Store,
 }
 
-/// The telemetry service's routes, instrumented like every keviq service.
-#[keviq::service(name = "telemetry-service")]
+/// The telemetry service's routes, instrumented like every keviq service. Its scrape
+/// and storage metrics are its own: in a process shared with other services, only
+/// its `/metrics` shows them.
+#[keviq::service(name = "telemetry-service", metrics = [SCRAPER, STORAGE])]
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(dashboard))

@@ -62,6 +62,8 @@ fn expand_item(item: &Item, ok: &[bool]) -> TokenStream {
                 #(#docs)*
                 #vis struct #struct_ident { #(#decls,)* }
 
+                impl ::keviq::__private::MetricGroup for #struct_ident {}
+
                 #(#attrs)*
                 #vis static #ident: #struct_ident = #struct_ident { #(#inits,)* };
 
@@ -197,6 +199,8 @@ impl Parts {
             #[doc(hidden)]
             #[allow(non_camel_case_types)]
             #vis struct #wrapper(#rt::Family<(#(#schema,)*), #series>);
+
+            impl #rt::MetricGroup for #wrapper {}
 
             impl #wrapper {
                 #[doc = #help]

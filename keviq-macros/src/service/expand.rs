@@ -29,6 +29,11 @@ pub(crate) fn expand(func: &ItemFn, service: &Service) -> TokenStream {
         quote!((move || #block)())
     };
     // Spanned on the return type, so "not an `axum::Router`" underlines it.
+    // Each spanned on its path, so "not a metric static" underlines the one at fault.
+    let owned = service
+        .owned
+        .iter()
+        .map(|path| quote_spanned!(path.span()=> &#path as &'static dyn #rt::MetricGroup));
     let instrument =
         quote_spanned!(ret.span()=> <#ret as ::keviq::__private::ServiceRouter>::instrument);
     quote! {
@@ -38,7 +43,8 @@ pub(crate) fn expand(func: &ItemFn, service: &Service) -> TokenStream {
                 #name,
                 #path,
                 #rt::Site { file: ::core::file!(), line: ::core::line!() },
-            );
+            )
+            .owning(&[#(#owned),*]);
             #rt::inventory::submit! { #rt::ServiceRegistration(&__KEVIQ_SERVICE) }
             let __keviq_router: #ret = #build;
             #instrument(__keviq_router, &__KEVIQ_SERVICE)

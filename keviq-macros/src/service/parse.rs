@@ -6,13 +6,43 @@ use syn::{ItemFn, LitStr, Token};
 mod kw {
     syn::custom_keyword!(name);
     syn::custom_keyword!(metrics_path);
+    syn::custom_keyword!(metrics);
 }
 
-/// `name = "...", metrics_path = "..."`, each at most once (checked in `valid`).
+/// `name = "...", metrics_path = "...", metrics = [A, B]`, each at most once
+/// (checked in `valid`).
 #[derive(Default)]
 pub(crate) struct Args {
     pub(crate) name: Vec<LitStr>,
     pub(crate) metrics_path: Vec<LitStr>,
+    pub(crate) metrics: Vec<Owned>,
+}
+
+/// `metrics = [A, B]`: the metric statics the service owns.
+pub(crate) struct Owned {
+    pub(crate) keyword: kw::metrics,
+    pub(crate) statics: Vec<syn::Path>,
+}
+
+impl Parse for Owned {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let keyword = input.parse::<kw::metrics>()?;
+        input.parse::<Token![=]>()?;
+        let content;
+        syn::bracketed!(content in input);
+        let statics = content
+            .parse_terminated(syn::Path::parse_mod_style, Token![,])
+            .map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected the paths of metric statics, as in `metrics = [AGENT, crate::db::QUERIES]`",
+                )
+            })?;
+        Ok(Self {
+            keyword,
+            statics: statics.into_iter().collect(),
+        })
+    }
 }
 
 impl Parse for Args {
@@ -28,11 +58,15 @@ impl Parse for Args {
                 input.parse::<kw::metrics_path>()?;
                 input.parse::<Token![=]>()?;
                 args.metrics_path.push(input.parse()?);
+            } else if lookahead.peek(kw::metrics) {
+                args.metrics.push(input.parse()?);
             } else if input.peek(syn::Ident) {
                 let unknown: syn::Ident = input.parse()?;
                 return Err(syn::Error::new(
                     unknown.span(),
-                    format!("unknown argument `{unknown}`; expected one of `name`, `metrics_path`"),
+                    format!(
+                        "unknown argument `{unknown}`; expected one of `name`, `metrics_path`, `metrics`"
+                    ),
                 ));
             } else {
                 return Err(lookahead.error());

@@ -11,6 +11,7 @@ use crate::errors::Errors;
 pub(crate) struct Service {
     pub(crate) name: String,
     pub(crate) metrics_path: String,
+    pub(crate) owned: Vec<syn::Path>,
 }
 
 fn once<'a>(values: &'a [LitStr], arg: &str, errors: &mut Errors) -> Option<&'a LitStr> {
@@ -71,5 +72,20 @@ pub(crate) fn check(args: &Args, func: &ItemFn, errors: &mut Errors) -> Service 
             format!("`#[keviq::service]` needs `{}` to return the service's router: add `-> axum::Router`", func.sig.ident),
         ));
     }
-    Service { name, metrics_path }
+    for extra in args.metrics.iter().skip(1) {
+        errors.push(syn::Error::new(
+            extra.keyword.span,
+            "duplicate argument `metrics`; list every static once: `metrics = [A, B]`",
+        ));
+    }
+    let owned = args
+        .metrics
+        .first()
+        .map(|m| m.statics.clone())
+        .unwrap_or_default();
+    Service {
+        name,
+        metrics_path,
+        owned,
+    }
 }

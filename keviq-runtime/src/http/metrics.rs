@@ -49,7 +49,7 @@ use crate::metric::{
     DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Family, Gauge, HistogramCell, LabeledCounter,
     MetricKind,
 };
-use crate::registry::{Descriptor, Registration, Site};
+use crate::registry::{Descriptor, MetricGroup, Registration, Site};
 
 /// The `path` label of requests that match no route.
 pub const UNMATCHED_PATH: &str = "unmatched";
@@ -63,6 +63,10 @@ pub const CLIENT_CLOSED: StatusCode = match StatusCode::from_u16(499) {
 const BUCKETS: usize = DEFAULT_MS_BUCKETS.len();
 
 /// The HTTP metric families every keviq service records.
+///
+/// `#[keviq::service]` gives each service its own set, so several services in one
+/// process each serve only their own traffic; [`MetricsLayer::new`] records into
+/// the process-wide [`HTTP`].
 #[derive(Debug)]
 pub struct HttpMetrics {
     /// `mona_http_requests_total{method, path, status}`
@@ -75,74 +79,117 @@ pub struct HttpMetrics {
     pub in_flight: Gauge,
 }
 
-/// The process's HTTP metrics, recorded by every [`MetricsLayer`].
-pub static HTTP: HttpMetrics = HttpMetrics {
-    requests: Family::new("mona_http_requests_total", (), DEFAULT_MAX_SERIES),
-    duration: Family::new(
-        "mona_http_request_duration_ms",
-        DEFAULT_MS_BUCKETS,
-        DEFAULT_MAX_SERIES,
-    ),
-    errors: Family::new("mona_http_request_errors_total", (), DEFAULT_MAX_SERIES),
-    in_flight: Gauge::new(),
-};
-
-macro_rules! register {
-    ($field:ident, $name:literal, $kind:ident, $help:literal, [$($label:literal),*]) => {
-        inventory::submit! {
-            Registration::new(
-                Descriptor::new($name, $help, MetricKind::$kind, &[$($label),*], Site { file: file!(), line: line!() }),
-                &HTTP.$field,
-            )
-        }
-    };
-}
-register!(
-    requests,
+const REQUESTS: Descriptor = Descriptor::new(
     "mona_http_requests_total",
-    Counter,
     "Total HTTP requests",
-    ["method", "path", "status"]
+    MetricKind::Counter,
+    &["method", "path", "status"],
+    Site {
+        file: file!(),
+        line: line!(),
+    },
 );
-register!(
-    duration,
+const DURATION: Descriptor = Descriptor::new(
     "mona_http_request_duration_ms",
-    Histogram,
     "HTTP request duration in milliseconds",
-    ["method", "path"]
+    MetricKind::Histogram,
+    &["method", "path"],
+    Site {
+        file: file!(),
+        line: line!(),
+    },
 );
-register!(
-    errors,
+const ERRORS: Descriptor = Descriptor::new(
     "mona_http_request_errors_total",
-    Counter,
     "HTTP requests answered with status >= 500",
-    ["method", "path"]
+    MetricKind::Counter,
+    &["method", "path"],
+    Site {
+        file: file!(),
+        line: line!(),
+    },
 );
-register!(
-    in_flight,
+const IN_FLIGHT: Descriptor = Descriptor::new(
     "mona_http_requests_in_flight",
-    Gauge,
     "HTTP requests being handled",
-    []
+    MetricKind::Gauge,
+    &[],
+    Site {
+        file: file!(),
+        line: line!(),
+    },
 );
+
+impl HttpMetrics {
+    /// A set of families, all empty.
+    pub const fn new() -> Self {
+        Self {
+            requests: Family::new(REQUESTS.name, (), DEFAULT_MAX_SERIES),
+            duration: Family::new(DURATION.name, DEFAULT_MS_BUCKETS, DEFAULT_MAX_SERIES),
+            errors: Family::new(ERRORS.name, (), DEFAULT_MAX_SERIES),
+            in_flight: Gauge::new(),
+        }
+    }
+
+    /// The four families, described, for a registry.
+    pub fn registrations(&'static self) -> [Registration; 4] {
+        [
+            Registration::new(REQUESTS, &self.requests),
+            Registration::new(DURATION, &self.duration),
+            Registration::new(ERRORS, &self.errors),
+            Registration::new(IN_FLIGHT, &self.in_flight),
+        ]
+    }
+}
+
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MetricGroup for HttpMetrics {}
+
+/// The process's HTTP metrics, recorded by [`MetricsLayer::new`] and rendered by
+/// the global registry.
+pub static HTTP: HttpMetrics = HttpMetrics::new();
+
+inventory::submit! { Registration::new(REQUESTS, &HTTP.requests) }
+inventory::submit! { Registration::new(DURATION, &HTTP.duration) }
+inventory::submit! { Registration::new(ERRORS, &HTTP.errors) }
+inventory::submit! { Registration::new(IN_FLIGHT, &HTTP.in_flight) }
 
 /// Records the HTTP metrics of every request. See the [module docs](self).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct MetricsLayer {
-    _private: (),
+    metrics: &'static HttpMetrics,
 }
 
 impl MetricsLayer {
-    /// The layer.
+    /// The layer, recording into the process-wide [`HTTP`].
     pub const fn new() -> Self {
-        Self { _private: () }
+        Self::recording_into(&HTTP)
+    }
+
+    /// The layer, recording into `metrics` (a service's own set).
+    pub const fn recording_into(metrics: &'static HttpMetrics) -> Self {
+        Self { metrics }
+    }
+}
+
+impl Default for MetricsLayer {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
 impl<S> tower_layer::Layer<S> for MetricsLayer {
     type Service = MetricsService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        MetricsService { inner }
+        MetricsService {
+            inner,
+            metrics: self.metrics,
+        }
     }
 }
 
@@ -150,6 +197,7 @@ impl<S> tower_layer::Layer<S> for MetricsLayer {
 #[derive(Debug, Clone)]
 pub struct MetricsService<S> {
     inner: S,
+    metrics: &'static HttpMetrics,
 }
 
 impl<S, B, ResBody> tower_service::Service<Request<B>> for MetricsService<S>
@@ -166,11 +214,12 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let recording = Recording {
+            metrics: self.metrics,
             method: HttpMethod::from(req.method()),
             path: req.extensions().get::<MatchedPath>().cloned(),
             start: Instant::now(),
         };
-        HTTP.in_flight.inc();
+        self.metrics.in_flight.inc();
         ResponseFuture {
             inner: self.inner.call(req),
             recording: Some(recording),
@@ -179,6 +228,7 @@ where
 }
 
 struct Recording {
+    metrics: &'static HttpMetrics,
     method: HttpMethod,
     path: Option<MatchedPath>,
     start: Instant,
@@ -191,12 +241,13 @@ impl Recording {
             .as_ref()
             .map_or(UNMATCHED_PATH, MatchedPath::as_str);
         let ms = self.start.elapsed().as_secs_f64() * 1000.0;
-        HTTP.requests.get((self.method, path, status)).inc();
-        HTTP.duration.get((self.method, path)).observe(ms);
+        let http = self.metrics;
+        http.requests.get((self.method, path, status)).inc();
+        http.duration.get((self.method, path)).observe(ms);
         if status.is_server_error() {
-            HTTP.errors.get((self.method, path)).inc();
+            http.errors.get((self.method, path)).inc();
         }
-        HTTP.in_flight.dec();
+        http.in_flight.dec();
     }
 }
 

@@ -1,19 +1,26 @@
 //! What `#[keviq::service]` adds to a router, and the registry of services.
 
+use std::fmt;
 use std::sync::OnceLock;
 
 use axum::Router;
 use axum::routing::get;
+use http::HeaderMap;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 
-use super::exposition::metrics_handler;
-use super::metrics::MetricsLayer;
+use super::exposition::{metrics_handler, render_response};
+use super::metrics::{HTTP, HttpMetrics, MetricsLayer};
 use super::request_id::RequestIdLayer;
-use crate::registry::Site;
+use crate::expfmt::Encoder;
+use crate::metric::{Collect, MetricKind};
+use crate::registry::{Descriptor, MetricGroup, Registration, Registry, RegistryError, Site};
 
 /// A service declared with `#[keviq::service]`.
-#[derive(Debug)]
+///
+/// Besides its name, a service has its own [`HttpMetrics`] and the metric statics it
+/// owns (`metrics = [..]` in the attribute), so several services can share a
+/// process and each serve only their own traffic. See [`ServiceInfo::registry`].
 pub struct ServiceInfo {
     /// The service's name, a DNS label (`agent-runtime`).
     pub name: &'static str,
@@ -21,16 +28,108 @@ pub struct ServiceInfo {
     pub metrics_path: &'static str,
     /// Where it was declared.
     pub site: Site,
+    owned: &'static [&'static dyn MetricGroup],
+    http: HttpMetrics,
+    label: ServiceLabel,
+    view: OnceLock<Registry>,
 }
 
 impl ServiceInfo {
-    /// A service description.
+    /// A service description, owning no metric statics.
     pub const fn new(name: &'static str, metrics_path: &'static str, site: Site) -> Self {
         Self {
             name,
             metrics_path,
             site,
+            owned: &[],
+            http: HttpMetrics::new(),
+            label: ServiceLabel(name),
+            view: OnceLock::new(),
         }
+    }
+
+    /// The same service, owning `metrics`: only this service's registry renders them.
+    pub const fn owning(mut self, metrics: &'static [&'static dyn MetricGroup]) -> Self {
+        self.owned = metrics;
+        self
+    }
+
+    /// The HTTP families this service's [`MetricsLayer`] records into.
+    pub fn http(&self) -> &HttpMetrics {
+        &self.http
+    }
+
+    /// The metric statics this service owns.
+    pub fn owned(&self) -> &'static [&'static dyn MetricGroup] {
+        self.owned
+    }
+
+    /// What this service's `/metrics` renders, built on first use:
+    ///
+    /// - its own HTTP families, in place of the process-wide [`HTTP`] ones;
+    /// - `keviq_service_info{service="<name>"} 1`, which names the service to a
+    ///   scraper that reaches it by address;
+    /// - the metric statics it owns, and every metric no service owns (process
+    ///   metrics, statics not listed in any `metrics = [..]`); not the statics
+    ///   another service of the process owns.
+    ///
+    /// # Errors
+    /// The global registry's clash ([`Registry::global`]).
+    pub fn registry(&'static self) -> Result<&'static Registry, &'static RegistryError> {
+        let global = Registry::global()?;
+        Ok(self.view.get_or_init(|| {
+            let others: Vec<&dyn MetricGroup> = services()
+                .iter()
+                .filter(|s| !std::ptr::eq(**s, self))
+                .flat_map(|s| s.owned)
+                .copied()
+                .collect();
+            let foreign = |r: &Registration| {
+                HTTP.contains(r.metric()) || others.iter().any(|g| g.contains(r.metric()))
+            };
+            global.view(
+                |r| !foreign(r),
+                self.http
+                    .registrations()
+                    .into_iter()
+                    .chain([Registration::new(SERVICE_INFO, &self.label)]),
+            )
+        }))
+    }
+}
+
+impl fmt::Debug for ServiceInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceInfo")
+            .field("name", &self.name)
+            .field("metrics_path", &self.metrics_path)
+            .field("site", &self.site)
+            .field("owned", &self.owned.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `keviq_service_info{service}`: the series naming a service.
+const SERVICE_INFO: Descriptor = Descriptor::new(
+    "keviq_service_info",
+    "The keviq service serving these metrics; always 1",
+    MetricKind::Gauge,
+    &["service"],
+    Site {
+        file: file!(),
+        line: line!(),
+    },
+);
+
+/// Renders `keviq_service_info` for one service.
+#[derive(Debug)]
+struct ServiceLabel(&'static str);
+
+impl Collect for ServiceLabel {
+    fn collect(&self, enc: &mut Encoder<'_>) {
+        enc.clear_labels();
+        enc.label_at(0, self.0);
+        enc.gauge_i64(1);
     }
 }
 
@@ -54,7 +153,7 @@ pub fn services() -> &'static [&'static ServiceInfo] {
     })
 }
 
-/// Adds the metrics route to a router.
+/// Adds the metrics route to a router, rendering the global registry.
 ///
 /// The route renders with [`metrics_handler`], answers `HEAD` (axum strips the body),
 /// and gzips when `Accept-Encoding` allows it.
@@ -65,9 +164,25 @@ pub fn metrics_router<S: Clone + Send + Sync + 'static>(
     router.route(path, get(metrics_handler).layer(CompressionLayer::new()))
 }
 
+/// Adds a service's metrics route: like [`metrics_router`], rendering
+/// [`ServiceInfo::registry`].
+fn service_metrics_router<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    service: &'static ServiceInfo,
+) -> Router<S> {
+    let handler =
+        move |headers: HeaderMap| async move { render_response(service.registry(), &headers) };
+    router.route(
+        service.metrics_path,
+        get(handler).layer(CompressionLayer::new()),
+    )
+}
+
 /// Instruments a service's router, in this order from the outside in:
-/// [`RequestIdLayer`], [`MetricsLayer`], tower-http's `CatchPanicLayer` (so a
-/// panicking handler becomes a counted `500`), then the routes, with `GET /metrics`.
+/// [`RequestIdLayer`], [`MetricsLayer`] (recording into the service's own
+/// [`HttpMetrics`]), tower-http's `CatchPanicLayer` (so a panicking handler becomes a
+/// counted `500`), then the routes, with `GET /metrics` rendering
+/// [`ServiceInfo::registry`].
 ///
 /// All three layers are added with `Router::layer`, so the metrics layer sees the
 /// route template, and requests that match no route (the fallback) are counted and
@@ -81,9 +196,9 @@ pub fn instrument<S: Clone + Send + Sync + 'static>(
     // calls cost about 0.2 µs more per request.
     let stack = tower::ServiceBuilder::new()
         .layer(RequestIdLayer::new().service(service.name))
-        .layer(MetricsLayer::new())
+        .layer(MetricsLayer::recording_into(&service.http))
         .layer(CatchPanicLayer::new());
-    metrics_router(router, service.metrics_path).layer(stack)
+    service_metrics_router(router, service).layer(stack)
 }
 
 /// A router `#[keviq::service]` can instrument.

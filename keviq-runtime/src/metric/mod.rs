@@ -58,3 +58,10 @@ pub trait Series: Send + Sync + 'static {
     /// Writes the series' samples; the encoder holds its labels.
     fn encode(&self, config: &Self::Config, enc: &mut Encoder<'_>);
 }
+
+// A metric static on its own is a group of one.
+impl crate::registry::MetricGroup for Counter {}
+impl crate::registry::MetricGroup for Gauge {}
+impl crate::registry::MetricGroup for FloatGauge {}
+impl<const N: usize> crate::registry::MetricGroup for Histogram<N> {}
+impl<L: crate::label::LabelSchema, M: Series> crate::registry::MetricGroup for Family<L, M> {}

@@ -25,6 +25,37 @@ fn default_named() -> Router {
     Router::new()
 }
 
+keviq::metric! {
+    /// Owned by `owning-service`.
+    pub static JOBS: JobMetrics {
+        /// Jobs run
+        runs: Counter = "test_jobs_runs_total",
+        /// Jobs failed, by queue
+        failures: Counter(queue: &str) = "test_jobs_failures_total",
+    }
+    /// Owned too: a single static, and a labeled one.
+    static QUEUED: Gauge = "test_jobs_queued";
+    /// By queue
+    static RETRIES: Counter(queue: &str) = "test_jobs_retries_total";
+}
+
+mod nested {
+    keviq::metric! {
+        /// Reached by path
+        pub static LATE: Counter = "test_jobs_late_total";
+    }
+}
+
+#[keviq::service(name = "owning-service", metrics = [JOBS, QUEUED, RETRIES, nested::LATE])]
+fn owning_app() -> Router {
+    JOBS.runs.inc();
+    JOBS.failures.labels("default").inc();
+    QUEUED.set(1);
+    RETRIES.labels("default").inc();
+    nested::LATE.inc();
+    Router::new()
+}
+
 #[derive(Clone)]
 struct AppState(u32);
 
@@ -38,14 +69,23 @@ fn main() {
     let _: Router = stateful_app().with_state(AppState(1));
     let _ = async_app();
     let _: Router = default_named();
+    let _: Router = owning_app();
     let names: Vec<_> = keviq::services().iter().map(|s| (s.name, s.metrics_path)).collect();
     assert_eq!(
         names,
         [
             ("async-service", "/internal/metrics"),
             ("keviq-tests", "/metrics"),
+            ("owning-service", "/metrics"),
             ("stateful-service", "/metrics"),
             ("sync-service", "/metrics"),
         ]
     );
+    let owner = keviq::services().iter().find(|s| s.name == "owning-service").unwrap();
+    let own = owner.registry().unwrap().render(keviq::Format::Prometheus);
+    let other = keviq::services()[0].registry().unwrap().render(keviq::Format::Prometheus);
+    for name in ["test_jobs_runs_total", "test_jobs_failures_total", "test_jobs_queued", "test_jobs_retries_total", "test_jobs_late_total"] {
+        assert!(own.contains(&format!("# TYPE {name}")), "{own}");
+        assert!(!other.contains(name), "{other}");
+    }
 }
