@@ -147,7 +147,7 @@ async fn targets(State(state): State<AppState>) -> Json<Value> {
         .map(|h| {
             json!({
                 "target": h.target.to_string(),
-                "service": service_name(&h.target.to_string()),
+                "service": h.service_name(),
                 "up": h.up,
                 "last_scrape": system_time_secs(h.last_scrape),
                 "last_duration_ms": h.last_duration.map(|d| d.as_secs_f64() * 1000.0),
@@ -158,16 +158,6 @@ async fn targets(State(state): State<AppState>) -> Json<Value> {
         })
         .collect();
     Json(Value::Array(list))
-}
-
-/// The service a target is: its host name, or the target itself for an IP address.
-fn service_name(target: &str) -> String {
-    let host = target.rsplit_once(':').map_or(target, |(h, _)| h);
-    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
-        target.to_owned()
-    } else {
-        host.to_owned()
-    }
 }
 
 /// Each target's first scrape in the window.
@@ -298,7 +288,7 @@ async fn services(
             let merged = merge_buckets(buckets.get(&target).cloned().unwrap_or_default());
             let mut entry = json!({
                 "target": target,
-                "service": service_name(&target),
+                "service": h.service_name(),
                 "up": h.up,
                 "last_scrape": system_time_secs(h.last_scrape),
                 "request_rate": requests.get(&target).copied().unwrap_or(0.0) / window,

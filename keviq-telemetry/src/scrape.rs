@@ -140,6 +140,40 @@ pub struct TargetHealth {
     pub consecutive_failures: u32,
     /// Samples of the last successful scrape.
     pub samples: usize,
+    /// The service the target says it is, in `keviq_service_info{service}`: every
+    /// `#[keviq::service]` serves it. Kept from the last scrape that had one.
+    pub announced: Option<String>,
+}
+
+impl TargetHealth {
+    /// The service this target is: the name it announces, else its host name, else
+    /// (an IP address) the target itself.
+    pub fn service_name(&self) -> String {
+        if let Some(name) = &self.announced {
+            return name.clone();
+        }
+        let host = &self.target.host;
+        if host.parse::<std::net::IpAddr>().is_ok() {
+            self.target.to_string()
+        } else {
+            host.clone()
+        }
+    }
+}
+
+/// Name of the series a keviq service announces itself with.
+pub const SERVICE_INFO_METRIC: &str = "keviq_service_info";
+
+/// The service name a scrape announces, if it is a well-formed one (a DNS label).
+fn announced_name(samples: &[OwnedSample]) -> Option<String> {
+    samples
+        .iter()
+        .filter(|s| s.name == SERVICE_INFO_METRIC)
+        .flat_map(|s| &s.labels)
+        .find(|(k, _)| k == "service")
+        .map(|(_, v)| v)
+        .filter(|v| keviq_runtime::rules::check_service_name(v).is_ok())
+        .cloned()
 }
 
 /// Scrapes every configured target.
@@ -169,6 +203,7 @@ impl Scraper {
                     last_error: None,
                     consecutive_failures: 0,
                     samples: 0,
+                    announced: None,
                 };
                 (t.clone(), health)
             })
@@ -307,6 +342,9 @@ impl Scraper {
                 entry.last_error = None;
                 entry.consecutive_failures = 0;
                 entry.samples = samples.len();
+                if let Some(name) = announced_name(&samples) {
+                    entry.announced = Some(name);
+                }
                 Some(Scrape {
                     target: target.clone(),
                     at,
@@ -358,4 +396,49 @@ fn source_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(labels: &[(&str, &str)]) -> OwnedSample {
+        OwnedSample {
+            name: SERVICE_INFO_METRIC.to_owned(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            value: 1.0,
+        }
+    }
+
+    #[test]
+    fn a_target_is_named_by_what_it_announces_when_well_formed() {
+        assert_eq!(
+            announced_name(&[info(&[("service", "api-gateway")])]).as_deref(),
+            Some("api-gateway")
+        );
+        assert_eq!(announced_name(&[info(&[("service", "<script>")])]), None);
+        assert_eq!(announced_name(&[info(&[("job", "api-gateway")])]), None);
+        assert_eq!(announced_name(&[]), None);
+
+        let mut health = TargetHealth {
+            target: Target::parse("127.0.0.1:8001").unwrap(),
+            up: true,
+            last_scrape: None,
+            last_duration: None,
+            last_error: None,
+            consecutive_failures: 0,
+            samples: 0,
+            announced: None,
+        };
+        assert_eq!(health.service_name(), "127.0.0.1:8001");
+        health.target = Target::parse("[::1]:8001").unwrap();
+        assert_eq!(health.service_name(), "[::1]:8001");
+        health.target = Target::parse("auth-service:8000").unwrap();
+        assert_eq!(health.service_name(), "auth-service");
+        health.announced = Some("api-gateway".to_owned());
+        assert_eq!(health.service_name(), "api-gateway");
+    }
 }

@@ -55,22 +55,74 @@ pub fn retention_from(value: Option<String>) -> Result<Duration, ConfigError> {
     }
 }
 
-/// Runs the service until Ctrl-C or SIGTERM.
+/// What the service runs with: the scrape configuration, the database and the
+/// retention.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Targets, interval, limits.
+    pub scrape: ScrapeConfig,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// How long samples are kept.
+    pub retention: Duration,
+}
+
+impl Settings {
+    /// The settings from `SCRAPE_TARGETS`, `SCRAPE_INTERVAL_SECONDS`,
+    /// `TELEMETRY_DATABASE_URL` and `TELEMETRY_RETENTION_HOURS`.
+    ///
+    /// # Errors
+    /// The first bad variable, named.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            scrape: ScrapeConfig::from_env()?,
+            database_url: std::env::var(DATABASE_URL_VAR)
+                .unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned()),
+            retention: retention_from(std::env::var(RETENTION_VAR).ok())?,
+        })
+    }
+}
+
+/// The service started: its routes, with the scrape, write and retention loops
+/// running in the background until [`Started::stop`].
+#[derive(Debug)]
+pub struct Started {
+    /// The instrumented routes, to serve.
+    pub router: axum::Router,
+    /// The scraper, for its targets' health.
+    pub scraper: std::sync::Arc<Scraper>,
+    stop: tokio::sync::watch::Sender<bool>,
+    writer: tokio::task::JoinHandle<()>,
+}
+
+impl Started {
+    /// Stops scraping and writes every scrape already accepted before returning.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(e) = self.writer.await {
+            tracing::error!(error = %e, "the writer task failed");
+        }
+    }
+}
+
+/// Opens the database and starts the background loops.
 ///
 /// # Errors
-/// Bad configuration (naming the variable), an unusable database, or a server failure.
-pub async fn run() -> Result<(), ServiceError> {
-    let config = ScrapeConfig::from_env()?;
-    let retention = retention_from(std::env::var(RETENTION_VAR).ok())?;
-    let url = std::env::var(DATABASE_URL_VAR).unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
-    let store = Store::connect(&url).await?;
+/// An unusable database.
+pub async fn start(settings: Settings) -> Result<Started, ServiceError> {
+    let store = Store::connect(&settings.database_url).await?;
     tracing::info!(
-        targets = config.targets.len(),
-        interval_s = config.interval.as_secs(),
+        targets = settings.scrape.targets.len(),
+        interval_s = settings.scrape.interval.as_secs_f64(),
         backend = ?store.backend(),
         "telemetry service starting"
     );
-    let scraper = Scraper::new(config);
+    let scraper = Scraper::new(settings.scrape);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        // A closed channel (the sender dropped) stops too.
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
 
     // Bounded hand-over to the writer: the write buffer is the only place scrapes
     // wait, so memory stays bounded even while a flush is stuck on the database.
@@ -85,25 +137,62 @@ pub async fn run() -> Result<(), ServiceError> {
             tracing::error!(target = %scrape.target, "writer is behind: dropping a new scrape");
         }
     };
-    tokio::spawn(Scraper::run(scraper.clone(), sink, std::future::pending()));
+    tokio::spawn(Scraper::run(
+        scraper.clone(),
+        sink,
+        until_stopped(stopped.clone()),
+    ));
     let mut writer = Writer::new(store.clone(), DEFAULT_BUFFER_SAMPLES);
-    tokio::spawn(async move {
+    let writer_stop = until_stopped(stopped.clone());
+    let writer = tokio::spawn(async move {
         let mut retry = tokio::time::interval(Duration::from_secs(2));
+        tokio::pin!(writer_stop);
         loop {
             tokio::select! {
                 scrape = rx.recv() => match scrape {
                     Some(scrape) => { writer.accept(scrape); }
-                    None => return,
+                    None => break,
                 },
                 _ = retry.tick() => {}
+                () = &mut writer_stop => break,
             }
             // A failed flush keeps everything buffered; the next tick retries.
             let _ = writer.flush().await;
         }
+        // Stopping: write what was handed over, once more.
+        while let Ok(scrape) = rx.try_recv() {
+            writer.accept(scrape);
+        }
+        if let Err(e) = writer.flush().await {
+            tracing::error!(error = %e, "samples not written at shutdown");
+        }
     });
-    tokio::spawn(retention_loop(store.clone(), retention));
+    let retention = tokio::spawn(retention_loop(store.clone(), settings.retention));
+    tokio::spawn(async move {
+        until_stopped(stopped).await;
+        retention.abort();
+    });
 
-    let router = app(AppState { scraper, store });
-    keviq::serve_or(router, DEFAULT_LISTEN).await?;
+    let router = app(AppState {
+        scraper: scraper.clone(),
+        store,
+    });
+    Ok(Started {
+        router,
+        scraper,
+        stop,
+        writer,
+    })
+}
+
+/// Runs the service until Ctrl-C or SIGTERM, then writes what it has accepted.
+///
+/// # Errors
+/// Bad configuration (naming the variable), an unusable database, or a server failure.
+pub async fn run() -> Result<(), ServiceError> {
+    let started = start(Settings::from_env()?).await?;
+    let served = keviq::serve_or(started.router.clone(), DEFAULT_LISTEN).await;
+    started.stop().await;
+    served?;
     Ok(())
 }
