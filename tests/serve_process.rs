@@ -4,22 +4,14 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// `target/<profile>/examples/agent_runtime`, which `cargo test` builds with the tests.
+mod support;
+
+use support::{KillOnDrop, terminate};
+
 fn example() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let path = profile_dir.join("examples").join("agent_runtime");
-    assert!(
-        path.exists(),
-        "{} is missing: run through `cargo test`, which builds examples",
-        path.display()
-    );
-    path
+    support::example("agent_runtime")
 }
 
 #[test]
@@ -34,18 +26,6 @@ fn invalid_listen_address_names_the_variable() {
         stderr.contains("KEVIQ_LISTEN=`localhost-without-port` is not a socket address"),
         "{stderr}"
     );
-}
-
-/// Kills the child if the test fails before it exits, so no server outlives the test.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 }
 
 #[test]
@@ -67,17 +47,7 @@ fn sigterm_shuts_down_gracefully() {
     assert!(!addr.ends_with(":0"), "the bound port is reported: {addr}");
     std::net::TcpStream::connect(&addr).expect("the server accepts connections");
 
-    // SAFETY: sending a signal to our own child process.
-    let rc = unsafe { libc_kill(child.0.id() as i32, 15) };
-    assert_eq!(rc, 0);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "no exit within 10 s of SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = terminate(&mut child.0, Duration::from_secs(10));
     assert!(status.success(), "{status:?}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(
@@ -85,11 +55,6 @@ fn sigterm_shuts_down_gracefully() {
             .any(|l| l.contains("\"message\":\"shutting down\"")),
         "{rest:?}"
     );
-}
-
-unsafe extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, signal: i32) -> i32;
 }
 
 #[test]
@@ -114,11 +79,9 @@ fn rust_log_filters_and_an_invalid_filter_is_refused() {
         .expect("start the example");
     let mut child = KillOnDrop(child);
     std::thread::sleep(Duration::from_millis(500));
-    // SAFETY: sending a signal to our own child process.
-    assert_eq!(unsafe { libc_kill(child.0.id() as i32, 15) }, 0);
+    assert!(terminate(&mut child.0, Duration::from_secs(10)).success());
     let mut stdout = String::new();
     std::io::Read::read_to_string(&mut child.0.stdout.take().expect("piped"), &mut stdout)
         .expect("read");
-    assert!(child.0.wait().expect("wait").success());
     assert!(!stdout.contains("\"level\":\"INFO\""), "{stdout}");
 }

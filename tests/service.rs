@@ -122,12 +122,14 @@ async fn oneshot(router: Router, req: Request<Body>) -> http::Response<Body> {
 async fn service_exposition(router: Router) -> String {
     let res = oneshot(
         router,
-        Request::get("/metrics").body(Body::empty()).unwrap(),
+        Request::get("/metrics")
+            .body(Body::empty())
+            .expect("a request"),
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    String::from_utf8(body.to_vec()).unwrap()
+    let body = res.into_body().collect().await.expect("a body").to_bytes();
+    String::from_utf8(body.to_vec()).expect("UTF-8")
 }
 
 /// The value of one series in `text`, or 0 when it does not exist yet.
