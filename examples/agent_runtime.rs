@@ -31,7 +31,7 @@ keviq::metric! {
 
 /// The agent-runtime service's routes; `#[keviq::service]` adds request IDs,
 /// metrics and `/metrics`.
-#[keviq::service(name = "agent-runtime")]
+#[keviq::service(name = "agent-runtime", metrics = [AGENT])]
 pub fn app() -> Router {
     Router::new().route("/api/v1/invocations", post(invoke))
 }

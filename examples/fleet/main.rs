@@ -305,7 +305,9 @@ async fn fleet(args: &Args) -> Result<(), String> {
             });
         }
     }
-    println!("\nstopping: finishing requests in flight and writing the last scrapes");
+    println!("\nstopping: writing the last scrapes and finishing requests in flight");
+    // Scraping stops first, so no scrape of a closing service is logged as a failure.
+    telemetry.stop().await;
     let _ = stop.send(true);
     let drained = tokio::time::timeout(Duration::from_secs(10), async {
         while servers.join_next().await.is_some() {}
@@ -313,7 +315,6 @@ async fn fleet(args: &Args) -> Result<(), String> {
     if drained.await.is_err() {
         eprintln!("fleet: some requests did not finish within 10 s");
     }
-    telemetry.stop().await;
     println!("stopped");
     Ok(())
 }

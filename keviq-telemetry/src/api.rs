@@ -286,16 +286,17 @@ async fn services(
         .map(|h| {
             let target = h.target.to_string();
             let merged = merge_buckets(buckets.get(&target).cloned().unwrap_or_default());
+            let span = covered_seconds(window, first.get(&target).copied(), until_ms);
             let mut entry = json!({
                 "target": target,
                 "service": h.service_name(),
                 "up": h.up,
                 "last_scrape": system_time_secs(h.last_scrape),
-                "request_rate": requests.get(&target).copied().unwrap_or(0.0) / window,
-                "error_rate": errors.get(&target).copied().unwrap_or(0.0) / window,
+                "request_rate": requests.get(&target).copied().unwrap_or(0.0) / span,
+                "error_rate": errors.get(&target).copied().unwrap_or(0.0) / span,
                 "p50_ms": histogram_quantile(0.5, &merged),
                 "p99_ms": histogram_quantile(0.99, &merged),
-                "agent_invocation_rate": invocations.get(&target).map(|v| v / window),
+                "agent_invocation_rate": invocations.get(&target).map(|v| v / span),
             });
             if history {
                 entry["history"] = json!(per_minute_rate(
@@ -321,6 +322,15 @@ fn parse_le(v: &str) -> f64 {
 
 /// Requests per second in each of the last 60 minutes (oldest first), from the
 /// counter deltas between consecutive scrapes of each series.
+/// The seconds a target's rates are averaged over: the window, or less when the
+/// target's first scrape in it came later (a fleet started two minutes ago is not
+/// averaged over five).
+fn covered_seconds(window: f64, first_ms: Option<i64>, until_ms: i64) -> f64 {
+    first_ms.map_or(window, |first| {
+        ((until_ms - first) as f64 / 1000.0).clamp(1.0, window)
+    })
+}
+
 fn per_minute_rate(
     rows: &[StoredSample],
     target: &str,
@@ -438,5 +448,19 @@ pub async fn retention_loop(store: Store, retention: Duration) {
             Ok(n) => tracing::info!(deleted = n, "retention removed old samples"),
             Err(e) => tracing::warn!(error = %e, "retention delete failed; will retry"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::covered_seconds;
+
+    #[test]
+    fn rates_cover_the_window_or_the_time_since_the_first_scrape() {
+        let now = 1_000_000;
+        assert_eq!(covered_seconds(300.0, None, now), 300.0);
+        assert_eq!(covered_seconds(300.0, Some(now - 120_000), now), 120.0);
+        assert_eq!(covered_seconds(300.0, Some(now - 900_000), now), 300.0);
+        assert_eq!(covered_seconds(300.0, Some(now), now), 1.0);
     }
 }
