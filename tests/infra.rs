@@ -21,23 +21,7 @@ const DATASOURCES: &str = "infra/grafana/provisioning/datasources/prometheus.yml
 const DASHBOARD_PROVIDERS: &str = "infra/grafana/provisioning/dashboards/keviq.yml";
 
 /// The fleet of DESIGN.md, each listening on `<name>:8000` in containers.
-const FLEET: [&str; 15] = [
-    "api-gateway",
-    "auth-service",
-    "workspace-service",
-    "policy-service",
-    "orchestrator",
-    "agent-runtime",
-    "artifact-service",
-    "execution-service",
-    "event-store",
-    "model-gateway",
-    "sse-gateway",
-    "audit-service",
-    "notification-service",
-    "secret-broker",
-    "telemetry-service",
-];
+const FLEET: [&str; 15] = keviq_telemetry::config::FLEET;
 
 /// Runs `program args` in the repository root.
 fn run(program: &str, args: &[&str]) -> Output {

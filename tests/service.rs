@@ -393,6 +393,12 @@ fn billing() -> Router {
     )
 }
 
+/// Lists `BILLING` too: a static two services own is shown by both.
+#[keviq::service(name = "invoicing", metrics = [BILLING])]
+fn invoicing() -> Router {
+    Router::new()
+}
+
 #[keviq::service(name = "shipping")]
 fn shipping() -> Router {
     Router::new().route("/ship", get(|| async { "shipped" }))
@@ -433,6 +439,11 @@ async fn services_sharing_a_process_each_serve_their_own_metrics() {
 
     assert_eq!(value_in(&billing_text, "test_billing_invoices_total"), 3.0);
     assert!(!shipping_text.contains("test_billing_invoices_total"));
+    let invoicing_text = service_exposition(invoicing()).await;
+    assert_eq!(
+        value_in(&invoicing_text, "test_billing_invoices_total"),
+        3.0
+    );
     assert!(value_in(&billing_text, "test_shared_jobs_total") >= 1.0);
     assert!(value_in(&shipping_text, "test_shared_jobs_total") >= 1.0);
 

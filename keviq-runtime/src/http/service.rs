@@ -84,8 +84,12 @@ impl ServiceInfo {
                 .flat_map(|s| s.owned)
                 .copied()
                 .collect();
+            // A static two services both list is shown by both.
+            let owned = |r: &Registration, groups: &[&dyn MetricGroup]| {
+                groups.iter().any(|g| g.contains(r.metric()))
+            };
             let foreign = |r: &Registration| {
-                HTTP.contains(r.metric()) || others.iter().any(|g| g.contains(r.metric()))
+                HTTP.contains(r.metric()) || (owned(r, &others) && !owned(r, self.owned))
             };
             global.view(
                 |r| !foreign(r),
