@@ -109,8 +109,9 @@ pub use keviq_macros::{LabelValue, metric};
 pub use keviq_runtime::http::request_id;
 #[cfg(feature = "service")]
 pub use keviq_runtime::http::{
-    MetricsLayer, ServeError, ServiceInfo, UNMATCHED_PATH, instrument, metrics_handler,
-    metrics_router, prometheus_config, serve, serve_listener, serve_or, services, shutdown_signal,
+    DuplicateService, MetricsLayer, ServeError, ServiceInfo, UNMATCHED_PATH, instrument,
+    metrics_handler, metrics_router, prometheus_config, serve, serve_listener, serve_or, services,
+    shutdown_signal,
 };
 /// Structured JSON logs with the service name and request ID on every record.
 #[cfg(feature = "service")]

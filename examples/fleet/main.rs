@@ -98,8 +98,16 @@ fn rate(text: &str) -> Result<f64, String> {
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.print_prometheus_config {
-        print!("{}", prometheus_config(&args));
-        return ExitCode::SUCCESS;
+        return match prometheus_config(&args) {
+            Ok(yaml) => {
+                print!("{yaml}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("fleet: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -127,12 +135,23 @@ fn main() -> ExitCode {
 }
 
 /// The generated Prometheus configuration, with a header saying where it comes from.
-fn prometheus_config(args: &Args) -> String {
+fn prometheus_config(args: &Args) -> Result<String, String> {
     let services = keviq::services();
     let yaml = if args.loopback {
         let interval = Duration::from_secs(args.scrape_interval);
+        // The clap range keeps base + 14 within u16; checked again for a service
+        // outside DESIGN.md's fifteen.
+        if let Some(s) = services
+            .iter()
+            .find(|s| port_of(args.base_port, s.name).is_none())
+        {
+            return Err(format!("`{}` has no loopback port", s.name));
+        }
         keviq::prometheus_config(services, interval, |s| {
-            format!("127.0.0.1:{}", port_of(args.base_port, s.name).unwrap_or(0))
+            format!(
+                "127.0.0.1:{}",
+                port_of(args.base_port, s.name).unwrap_or_default()
+            )
         })
     } else {
         keviq::prometheus_config(services, Duration::from_secs(15), |s| {
@@ -146,9 +165,10 @@ fn prometheus_config(args: &Args) -> String {
         "#   cargo run --example fleet -- --print-prometheus-config > infra/prometheus/prometheus.yml\n\
          # Do not edit: tests/fleet.rs fails when this file and the generator disagree.\n"
     };
-    format!(
+    let yaml = yaml.map_err(|e| e.to_string())?;
+    Ok(format!(
         "# Generated from the service registry (one job per #[keviq::service]) by\n{origin}{yaml}"
-    )
+    ))
 }
 
 /// A service's loopback port: `base` plus its place in DESIGN.md's order.
@@ -297,6 +317,7 @@ async fn fleet(args: &Args) -> Result<(), String> {
         () = shutdown => {}
         () = status::run(&stats, Some(&telemetry.scraper), started) => {}
         Some(joined) = servers.join_next() => {
+            telemetry.stop().await;
             let _ = stop.send(true);
             return Err(match joined {
                 Ok((name, Err(e))) => format!("{name} failed: {e}"),
@@ -306,7 +327,8 @@ async fn fleet(args: &Args) -> Result<(), String> {
         }
     }
     println!("\nstopping: writing the last scrapes and finishing requests in flight");
-    // Scraping stops first, so no scrape of a closing service is logged as a failure.
+    // Scraping stops (its last round finished) before the services close, so no
+    // scrape of a closing service is logged as a failure.
     telemetry.stop().await;
     let _ = stop.send(true);
     let drained = tokio::time::timeout(Duration::from_secs(10), async {

@@ -280,21 +280,9 @@ impl Registry {
         }
     }
 
-    /// A registry of this one's metrics that `keep` accepts, plus `extra`, which must
-    /// not clash with them (a service's view: see `ServiceInfo::registry`).
-    #[cfg_attr(not(feature = "service"), allow(dead_code))]
-    pub(crate) fn view(
-        &self,
-        keep: impl Fn(&Registration) -> bool,
-        extra: impl IntoIterator<Item = Registration>,
-    ) -> Self {
-        let mut entries: Vec<Registration> = self.entries.iter().copied().filter(keep).collect();
-        entries.extend(extra);
-        sort(&mut entries);
-        Self {
-            entries,
-            last_len: AtomicUsize::new(0),
-        }
+    /// Every registration, in render order.
+    pub fn registrations(&self) -> impl Iterator<Item = &Registration> {
+        self.entries.iter()
     }
 
     /// The descriptors of every metric, in render order.

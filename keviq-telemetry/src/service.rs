@@ -92,15 +92,29 @@ pub struct Started {
     /// The scraper, for its targets' health.
     pub scraper: std::sync::Arc<Scraper>,
     stop: tokio::sync::watch::Sender<bool>,
+    scraping: tokio::task::JoinHandle<()>,
     writer: tokio::task::JoinHandle<()>,
 }
 
+/// Longest [`Started::stop`] waits for the last writes (a database that is down).
+const FINAL_WRITE_LIMIT: Duration = Duration::from_secs(15);
+
 impl Started {
-    /// Stops scraping and writes every scrape already accepted before returning.
+    /// Stops scraping (a round in progress finishes, within the scrape timeout), then
+    /// writes every scrape accepted, waiting at most 15 s for the database.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        if let Err(e) = self.writer.await {
-            tracing::error!(error = %e, "the writer task failed");
+        if let Err(e) = self.scraping.await {
+            tracing::error!(error = %e, "the scrape task failed");
+        }
+        // The scraper's end closed the hand-over: the writer drains it and returns.
+        match tokio::time::timeout(FINAL_WRITE_LIMIT, self.writer).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the writer task failed"),
+            Err(_) => tracing::error!(
+                buffered = STORAGE.buffered.get(),
+                "the database took too long: samples still buffered are not written"
+            ),
         }
     }
 }
@@ -137,16 +151,15 @@ pub async fn start(settings: Settings) -> Result<Started, ServiceError> {
             tracing::error!(target = %scrape.target, "writer is behind: dropping a new scrape");
         }
     };
-    tokio::spawn(Scraper::run(
+    let scraping = tokio::spawn(Scraper::run(
         scraper.clone(),
         sink,
         until_stopped(stopped.clone()),
     ));
     let mut writer = Writer::new(store.clone(), DEFAULT_BUFFER_SAMPLES);
-    let writer_stop = until_stopped(stopped.clone());
+    // Runs until the scraper has stopped and everything it handed over is taken.
     let writer = tokio::spawn(async move {
         let mut retry = tokio::time::interval(Duration::from_secs(2));
-        tokio::pin!(writer_stop);
         loop {
             tokio::select! {
                 scrape = rx.recv() => match scrape {
@@ -154,14 +167,9 @@ pub async fn start(settings: Settings) -> Result<Started, ServiceError> {
                     None => break,
                 },
                 _ = retry.tick() => {}
-                () = &mut writer_stop => break,
             }
             // A failed flush keeps everything buffered; the next tick retries.
             let _ = writer.flush().await;
-        }
-        // Stopping: write what was handed over, once more.
-        while let Ok(scrape) = rx.try_recv() {
-            writer.accept(scrape);
         }
         if let Err(e) = writer.flush().await {
             tracing::error!(error = %e, "samples not written at shutdown");
@@ -181,6 +189,7 @@ pub async fn start(settings: Settings) -> Result<Started, ServiceError> {
         router,
         scraper,
         stop,
+        scraping,
         writer,
     })
 }

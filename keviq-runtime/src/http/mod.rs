@@ -14,7 +14,7 @@ pub use exposition::metrics_handler;
 pub use metrics::{
     CLIENT_CLOSED, HTTP, HttpMetrics, MetricsLayer, MetricsService, ResponseFuture, UNMATCHED_PATH,
 };
-pub use prometheus_config::prometheus_config;
+pub use prometheus_config::{DuplicateService, prometheus_config};
 pub use request_id::{ForwardRequestIdLayer, RequestIdLayer};
 pub use serve::{
     DEFAULT_LISTEN, LISTEN_VAR, ServeError, listen_addr, listen_addr_or, serve, serve_listener,

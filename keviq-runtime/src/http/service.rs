@@ -31,7 +31,7 @@ pub struct ServiceInfo {
     owned: &'static [&'static dyn MetricGroup],
     http: HttpMetrics,
     label: ServiceLabel,
-    view: OnceLock<Registry>,
+    view: OnceLock<Result<Registry, RegistryError>>,
 }
 
 impl ServiceInfo {
@@ -74,31 +74,35 @@ impl ServiceInfo {
     ///   another service of the process owns.
     ///
     /// # Errors
-    /// The global registry's clash ([`Registry::global`]).
+    /// The global registry's clash ([`Registry::global`]), or a metric declared with
+    /// a name the view adds (`keviq_service_info`).
     pub fn registry(&'static self) -> Result<&'static Registry, &'static RegistryError> {
         let global = Registry::global()?;
-        Ok(self.view.get_or_init(|| {
-            let others: Vec<&dyn MetricGroup> = services()
-                .iter()
-                .filter(|s| !std::ptr::eq(**s, self))
-                .flat_map(|s| s.owned)
-                .copied()
-                .collect();
-            // A static two services both list is shown by both.
-            let owned = |r: &Registration, groups: &[&dyn MetricGroup]| {
-                groups.iter().any(|g| g.contains(r.metric()))
-            };
-            let foreign = |r: &Registration| {
-                HTTP.contains(r.metric()) || (owned(r, &others) && !owned(r, self.owned))
-            };
-            global.view(
-                |r| !foreign(r),
-                self.http
+        self.view
+            .get_or_init(|| {
+                let others: Vec<&dyn MetricGroup> = services()
+                    .iter()
+                    .filter(|s| !std::ptr::eq(**s, self))
+                    .flat_map(|s| s.owned)
+                    .copied()
+                    .collect();
+                // A static two services both list is shown by both.
+                let owned = |r: &Registration, groups: &[&dyn MetricGroup]| {
+                    groups.iter().any(|g| g.contains(r.metric()))
+                };
+                let foreign = |r: &Registration| {
+                    HTTP.contains(r.metric()) || (owned(r, &others) && !owned(r, self.owned))
+                };
+                let mut entries: Vec<Registration> = global
                     .registrations()
-                    .into_iter()
-                    .chain([Registration::new(SERVICE_INFO, &self.label)]),
-            )
-        }))
+                    .filter(|r| !foreign(r))
+                    .copied()
+                    .collect();
+                entries.extend(self.http.registrations());
+                entries.push(Registration::new(SERVICE_INFO, &self.label));
+                Registry::from_registrations(&entries)
+            })
+            .as_ref()
     }
 }
 
@@ -219,5 +223,38 @@ pub trait ServiceRouter: Sized {
 impl<S: Clone + Send + Sync + 'static> ServiceRouter for Router<S> {
     fn instrument(self, service: &'static ServiceInfo) -> Self {
         instrument(self, service)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metric::Gauge;
+
+    const HERE: Site = Site {
+        file: file!(),
+        line: line!(),
+    };
+
+    // A user's metric with the name every service's view adds.
+    static USERS_INFO: Gauge = Gauge::new();
+    inventory::submit! {
+        Registration::new(
+            Descriptor::new("keviq_service_info", "A user's gauge", MetricKind::Gauge, &[], HERE),
+            &USERS_INFO,
+        )
+    }
+
+    static SERVICE: ServiceInfo = ServiceInfo::new("svc", "/metrics", HERE);
+
+    #[test]
+    fn a_metric_named_like_the_service_info_is_reported_not_rendered_twice() {
+        assert!(Registry::global().is_ok());
+        let err = SERVICE.registry().unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("metric name `keviq_service_info` is declared twice"),
+            "{err}"
+        );
     }
 }
