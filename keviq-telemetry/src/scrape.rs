@@ -146,6 +146,20 @@ pub struct TargetHealth {
 }
 
 impl TargetHealth {
+    /// A target before its first scrape: down, with nothing known.
+    pub fn never_scraped(target: Target) -> Self {
+        Self {
+            target,
+            up: false,
+            last_scrape: None,
+            last_duration: None,
+            last_error: None,
+            consecutive_failures: 0,
+            samples: 0,
+            announced: None,
+        }
+    }
+
     /// The service this target is: the name it announces, else its host name, else
     /// (an IP address) the target itself.
     pub fn service_name(&self) -> String {
@@ -194,19 +208,7 @@ impl Scraper {
         let health = config
             .targets
             .iter()
-            .map(|t| {
-                let health = TargetHealth {
-                    target: t.clone(),
-                    up: false,
-                    last_scrape: None,
-                    last_duration: None,
-                    last_error: None,
-                    consecutive_failures: 0,
-                    samples: 0,
-                    announced: None,
-                };
-                (t.clone(), health)
-            })
+            .map(|t| (t.clone(), TargetHealth::never_scraped(t.clone())))
             .collect();
         Arc::new(Self {
             config,
@@ -424,14 +426,8 @@ mod tests {
         assert_eq!(announced_name(&[]), None);
 
         let mut health = TargetHealth {
-            target: Target::parse("127.0.0.1:8001").unwrap(),
             up: true,
-            last_scrape: None,
-            last_duration: None,
-            last_error: None,
-            consecutive_failures: 0,
-            samples: 0,
-            announced: None,
+            ..TargetHealth::never_scraped(Target::parse("127.0.0.1:8001").unwrap())
         };
         assert_eq!(health.service_name(), "127.0.0.1:8001");
         health.target = Target::parse("[::1]:8001").unwrap();
