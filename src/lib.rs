@@ -98,39 +98,45 @@
 //!
 //! [`Registry::global`] gathers every metric of the binary and reports two
 //! declarations of one name, with both sites, as a [`RegistryError`].
+//! # Where things are
+//!
+//! - At the root: [`metric!`], the metric types ([`Counter`], [`Gauge`],
+//!   [`FloatGauge`], [`Histogram`]), labels ([`LabelValue`], [`HttpMethod`]), the
+//!   [`Registry`] and the [`Format`]s it renders;
+//! - [`model`]: the Prometheus naming rules, one verdict for one name;
+//! - [`registry`]: descriptors and registrations built by hand;
+//! - [`encode`]: the encoder, for metric types of your own;
+//! - [`axum`] (feature `service`): `#[keviq::service]`'s runtime, the layers,
+//!   `/metrics`, the registry of services and `serve`;
+//! - [`request_id`] and [`logging`] (feature `service`): correlation IDs and JSON
+//!   logs.
 #![deny(missing_docs)]
 
 #[cfg(feature = "service")]
 pub use keviq_macros::service;
 pub use keviq_macros::{LabelValue, metric};
 
+/// The axum integration: layers, `/metrics`, the registry of services, `serve`.
+#[cfg(feature = "service")]
+pub use keviq_runtime::axum;
 /// Correlation IDs: the `X-Request-ID` layers and the current request's ID.
 #[cfg(feature = "service")]
-pub use keviq_runtime::http::request_id;
-#[cfg(feature = "service")]
-pub use keviq_runtime::http::{
-    DuplicateService, MetricsLayer, ServeError, ServiceInfo, UNMATCHED_PATH, instrument,
-    metrics_handler, metrics_router, prometheus_config, serve, serve_listener, serve_or, services,
-    shutdown_signal,
-};
+pub use keviq_runtime::axum::request_id;
 /// Structured JSON logs with the service name and request ID on every record.
 #[cfg(feature = "service")]
 pub use keviq_runtime::logging;
 pub use keviq_runtime::{
-    Counter, DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Descriptor, Encoder, FloatGauge, Format,
-    Gauge, Histogram, HttpMethod, LabelValue, LabeledCounter, LabeledHistogram, MetricGroup,
-    MetricKind, OVERFLOW_LABEL_VALUE, Registration, Registry, RegistryError, Site, Str, rules,
+    Counter, DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Family, FloatGauge, Format, Gauge,
+    Histogram, HttpMethod, LabelValue, LabeledCounter, LabeledHistogram, MetricType,
+    OVERFLOW_LABEL_VALUE, Observed, Registry, RegistryError, Str, encode, model,
 };
+
+/// Registrations by hand: the descriptor of a family, where it was declared, and
+/// what [`Registry::from_registrations`] takes. `metric!` builds all of these.
+pub mod registry {
+    pub use keviq_runtime::{Clash, Descriptor, MetricGroup, Registration, Site};
+}
 
 // Not public API. Used by generated code.
 #[doc(hidden)]
-pub mod __private {
-    #[cfg(feature = "service")]
-    pub use keviq_runtime::http::{ServiceInfo, ServiceRegistration, ServiceRouter};
-    pub use keviq_runtime::inventory;
-    pub use keviq_runtime::{
-        Counter, DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Descriptor, Family, FloatGauge, Gauge,
-        Histogram, HistogramCell, LabelValue, LabeledCounter, LabeledHistogram, MetricGroup,
-        MetricKind, Registration, Site, Str,
-    };
-}
+pub use keviq_runtime::__private;

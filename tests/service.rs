@@ -1,7 +1,7 @@
 //! The service stack end to end: request IDs, HTTP metrics, `/metrics`, JSON logs,
-//! propagation between two real services, and the agent-runtime example served live.
-
-mod support;
+//! propagation between two real services. (Services sharing a process, checked with
+//! `promtool`, and the agent-runtime service served live are tested in the
+//! `example-agent-runtime` package, which owns the external tools.)
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -16,12 +16,9 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use keviq::request_id::{self, ForwardRequestIdLayer};
-use keviq::{Format, MetricsLayer, Registry};
+use keviq::axum::MetricsLayer;
+use keviq::{Format, Registry};
 use tower::{ServiceBuilder, ServiceExt};
-
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/agent_runtime.rs"]
-mod agent_runtime;
 
 // ---------------------------------------------------------------- helpers
 
@@ -86,7 +83,7 @@ async fn serve(router: Router) -> SocketAddr {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(keviq::serve_listener(
+    tokio::spawn(keviq::axum::serve_listener(
         listener,
         router,
         std::future::pending(),
@@ -372,90 +369,6 @@ async fn panics_are_counted_as_500_with_or_without_a_panic_layer() {
     assert_eq!(value(series), before + 1.0);
 }
 
-keviq::metric! {
-    /// Owned by the `billing` service below.
-    static BILLING: BillingMetrics {
-        /// Invoices issued
-        invoices: Counter = "test_billing_invoices_total",
-    }
-    /// Owned by no service: every service of the process serves it.
-    static SHARED_JOBS: Counter = "test_shared_jobs_total";
-}
-
-#[keviq::service(name = "billing", metrics = [BILLING])]
-fn billing() -> Router {
-    Router::new().route(
-        "/invoice",
-        get(|| async {
-            BILLING.invoices.inc();
-            "issued"
-        }),
-    )
-}
-
-/// Lists `BILLING` too: a static two services own is shown by both.
-#[keviq::service(name = "invoicing", metrics = [BILLING])]
-fn invoicing() -> Router {
-    Router::new()
-}
-
-#[keviq::service(name = "shipping")]
-fn shipping() -> Router {
-    Router::new().route("/ship", get(|| async { "shipped" }))
-}
-
-/// Two services in one process (as in the fleet demo): each `/metrics` serves its
-/// own traffic, names its service, and shows a metric static only to its owner.
-#[tokio::test]
-async fn services_sharing_a_process_each_serve_their_own_metrics() {
-    SHARED_JOBS.inc();
-    for _ in 0..3 {
-        oneshot(
-            billing(),
-            Request::get("/invoice").body(Body::empty()).unwrap(),
-        )
-        .await;
-    }
-    oneshot(
-        shipping(),
-        Request::get("/ship").body(Body::empty()).unwrap(),
-    )
-    .await;
-
-    let billing_text = service_exposition(billing()).await;
-    let shipping_text = service_exposition(shipping()).await;
-    let invoice = r#"mona_http_requests_total{method="GET",path="/invoice",status="200"}"#;
-    let ship = r#"mona_http_requests_total{method="GET",path="/ship",status="200"}"#;
-    assert_eq!(value_in(&billing_text, invoice), 3.0, "{billing_text}");
-    assert!(!billing_text.contains(r#"path="/ship""#), "{billing_text}");
-    assert_eq!(value_in(&shipping_text, ship), 1.0, "{shipping_text}");
-    assert!(
-        !shipping_text.contains(r#"path="/invoice""#),
-        "{shipping_text}"
-    );
-
-    assert!(billing_text.contains("keviq_service_info{service=\"billing\"} 1\n"));
-    assert!(shipping_text.contains("keviq_service_info{service=\"shipping\"} 1\n"));
-
-    assert_eq!(value_in(&billing_text, "test_billing_invoices_total"), 3.0);
-    assert!(!shipping_text.contains("test_billing_invoices_total"));
-    let invoicing_text = service_exposition(invoicing()).await;
-    assert_eq!(
-        value_in(&invoicing_text, "test_billing_invoices_total"),
-        3.0
-    );
-    assert!(value_in(&billing_text, "test_shared_jobs_total") >= 1.0);
-    assert!(value_in(&shipping_text, "test_shared_jobs_total") >= 1.0);
-
-    // Each view is a valid exposition, and the global registry (hand-built routers)
-    // keeps every static, with neither service's traffic.
-    support::assert_promtool_accepts(&billing_text);
-    support::assert_promtool_accepts(&shipping_text);
-    let global = exposition();
-    assert!(global.contains("test_billing_invoices_total 3\n"));
-    assert!(!global.contains(r#"path="/invoice""#));
-}
-
 #[tokio::test]
 async fn a_client_that_goes_away_is_recorded_as_499() {
     let app = Router::new()
@@ -606,39 +519,4 @@ async fn the_id_travels_through_two_real_services_and_their_logs() {
         .collect();
     assert!(services.contains(&"frontend".into()), "{services:?}");
     assert!(services.contains(&"backend".into()), "{services:?}");
-}
-
-// ---------------------------------------------------------------- the example
-
-#[tokio::test]
-async fn agent_runtime_example_serves_an_exposition_the_reference_tools_accept() {
-    let addr = serve(agent_runtime::app()).await;
-    let invocations = "mona_agent_invocations_total";
-    let before = value(invocations);
-    let req = Request::post(format!("http://{addr}/api/v1/invocations"))
-        .header("content-type", "application/json")
-        .header("x-request-id", "abc-123")
-        .body(Full::from(r#"{"budget": 3, "turns": 5}"#))
-        .unwrap();
-    let (status, headers, body) = send(req).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers["x-request-id"], "abc-123");
-    let outcome: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(outcome["status"], "budget_exhausted");
-
-    let (status, _, body) = send(get_req(format!("http://{addr}/metrics"))).await;
-    assert_eq!(status, StatusCode::OK);
-    let text = String::from_utf8(body).unwrap();
-    assert!(value(invocations) >= before + 1.0);
-    assert!(text.contains(
-        r#"mona_http_requests_total{method="POST",path="/api/v1/invocations",status="200"}"#
-    ));
-    assert!(text.contains("mona_agent_budget_exhausted_total "));
-    support::assert_promtool_accepts(&text);
-    let samples = support::python_samples(&text, false);
-    assert!(
-        samples
-            .iter()
-            .any(|s| s.starts_with("mona_agent_invocations_total{} "))
-    );
 }

@@ -11,10 +11,6 @@ impl Errors {
         self.0.push(e);
     }
 
-    pub(crate) fn extend(&mut self, errors: impl IntoIterator<Item = syn::Error>) {
-        self.0.extend(errors);
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.0.len()
     }

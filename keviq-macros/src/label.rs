@@ -29,7 +29,7 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
     if !input.generics.params.is_empty() {
         return syn::Error::new_spanned(
             &input.generics,
-            "`LabelValue` cannot be derived for a generic enum",
+            "`LabelValue` cannot be derived for a generic enum: a label type has one fixed set of values; remove the parameters",
         )
         .to_compile_error();
     }
@@ -41,7 +41,7 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
             errors.push(syn::Error::new_spanned(
                 &variant.fields,
                 format!(
-                    "variant `{}` has fields; a label value must be a plain variant",
+                    "variant `{}` has fields; a label value must be a plain variant: remove its fields, or use `&str` for free-form values",
                     variant.ident
                 ),
             ));
@@ -53,7 +53,13 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
                     name = meta.value()?.parse::<LitStr>()?.value();
                     Ok(())
                 } else {
-                    Err(meta.error("unknown option; expected `rename = \"...\"`"))
+                    let shown = meta
+                        .path
+                        .get_ident()
+                        .map_or_else(|| "this".to_owned(), |i| format!("`{i}`"));
+                    Err(meta.error(format!(
+                        "unknown option {shown}; expected `rename = \"...\"`"
+                    )))
                 }
             });
             if let Err(e) = parsed {

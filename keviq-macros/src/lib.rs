@@ -1,7 +1,11 @@
 //! Procedural macros of [keviq](https://docs.rs/keviq). Use them through the `keviq`
-//! crate: the generated code refers to `::keviq::__private`.
+//! crate: the generated code refers to `::keviq::__private` (or to
+//! `<path>::__private` with `#[metric(crate = path)]`, as keviq's runtime does for
+//! its own metrics).
 //!
-//! Each entry point delegates to a module that parses, validates and expands.
+//! Each entry point delegates to a module that parses, validates and expands. The
+//! Prometheus rules the macros check are `keviq_model`'s, the same functions the
+//! runtime and the exposition parser call.
 
 mod errors;
 mod label;
@@ -10,7 +14,8 @@ mod service;
 
 use proc_macro::TokenStream;
 
-/// Declares metrics as typed statics that register themselves. See `keviq::metric!`.
+/// Declares metrics: typed statics that register themselves, or structs of metrics
+/// that each owner registers in a registry of its own. See `keviq::metric!`.
 #[proc_macro]
 pub fn metric(input: TokenStream) -> TokenStream {
     metric::metric(input.into()).into()

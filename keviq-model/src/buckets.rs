@@ -2,7 +2,9 @@
 
 use crate::RuleError;
 
-/// Default histogram bounds, in milliseconds: 0.5 ms to 10 s.
+/// Default bucket bounds, in milliseconds: Prometheus' default seconds buckets
+/// scaled to milliseconds, with two sub-millisecond bounds in front for fast
+/// in-process handlers.
 pub const DEFAULT_MS_BUCKETS: [f64; 14] = [
     0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
 ];

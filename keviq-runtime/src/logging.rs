@@ -23,7 +23,7 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::http::request_id;
+use crate::axum::request_id;
 
 /// Why logging could not be set up.
 #[derive(Debug, thiserror::Error)]

@@ -6,21 +6,11 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::expfmt::Encoder;
-use crate::metric::{Collect, MetricKind};
-use crate::registry::{Descriptor, Registration, Site};
+use keviq_model::MetricType;
 
-/// A process metric: a function that reads one value.
-struct ProcessMetric(fn() -> Option<f64>);
-
-impl Collect for ProcessMetric {
-    fn collect(&self, enc: &mut Encoder<'_>) {
-        if let Some(v) = (self.0)() {
-            enc.clear_labels();
-            enc.gauge_f64(v);
-        }
-    }
-}
+use crate::descriptor::{Descriptor, Site};
+use crate::metric::Observed;
+use crate::registration::Registration;
 
 /// Fields of `/proc/self/stat` after the command name, 0 being field 3 (`state`).
 fn stat_fields() -> Option<Vec<u64>> {
@@ -83,10 +73,10 @@ pub fn now_seconds() -> f64 {
 
 macro_rules! process_metric {
     ($static:ident, $name:literal, $kind:ident, $help:literal, $read:path) => {
-        static $static: ProcessMetric = ProcessMetric($read);
+        static $static: Observed = Observed::new($read);
         inventory::submit! {
             Registration::new(
-                Descriptor::new($name, $help, MetricKind::$kind, &[], Site { file: file!(), line: line!() }),
+                Descriptor::new($name, $help, MetricType::$kind, &[], Site { file: file!(), line: line!() }),
                 &$static,
             )
         }

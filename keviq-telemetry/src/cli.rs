@@ -13,8 +13,8 @@ use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
-use keviq_runtime::Format;
-use keviq_runtime::expfmt::parse;
+use keviq::Format;
+use keviq_expfmt::parse;
 
 use crate::lint;
 
@@ -111,7 +111,7 @@ pub enum CliError {
 /// Parses the arguments after the program name.
 ///
 /// ```
-/// use keviq_runtime::Format;
+/// use keviq::Format;
 /// use keviq_telemetry::cli::{Command, Input, parse_args};
 ///
 /// let command = parse_args(["check-metrics", "--format=openmetrics", "-"].map(Into::into));

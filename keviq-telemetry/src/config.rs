@@ -1,13 +1,21 @@
-//! Scrape configuration from the environment, checked at start-up.
+//! Every variable of the telemetry service, read once at start-up into [`Settings`].
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `SCRAPE_TARGETS` | the 15 services of the fleet at `<name>:8000` | comma-separated `host:port` list |
-//! | `SCRAPE_INTERVAL_SECONDS` | `30` | seconds between two scrapes of every target (≥ 1) |
+//! | `SCRAPE_INTERVAL_SECONDS` | `30` | seconds between two scrapes of every target (1 to 86400) |
+//! | `TELEMETRY_DATABASE_URL` | `sqlite://telemetry.sqlite` | `sqlite://PATH` or `postgres://…` |
+//! | `TELEMETRY_RETENTION_HOURS` | `24` | hours samples are kept (1 to 87600) |
+//! | `KEVIQ_LISTEN` | `127.0.0.1:8015` | the address the API and dashboard listen on |
 //!
-//! A bad value stops start-up with a message that names the variable.
+//! `KEVIQ_LISTEN` is every keviq service's listen variable ([`keviq::axum::LISTEN_VAR`]);
+//! the telemetry service's default is its published port, so it runs next to a
+//! service on the default `127.0.0.1:8000`. A bad value stops start-up with a message
+//! that names the variable; a value that is not UTF-8 is read with its bad bytes
+//! replaced, so it is refused rather than taken for unset.
 
 use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 /// The fleet of DESIGN.md, in its order: the default targets, each at `<name>:8000`.
@@ -37,6 +45,19 @@ pub const INTERVAL_VAR: &str = "SCRAPE_INTERVAL_SECONDS";
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 /// Largest `/metrics` body accepted; a larger one fails that scrape.
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// Variable holding the database URL.
+pub const DATABASE_URL_VAR: &str = "TELEMETRY_DATABASE_URL";
+/// Database when [`DATABASE_URL_VAR`] is unset: a file next to the process.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://telemetry.sqlite";
+/// Variable holding the retention.
+pub const RETENTION_VAR: &str = "TELEMETRY_RETENTION_HOURS";
+/// Retention when [`RETENTION_VAR`] is unset.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// Variable holding the listen address (every keviq service's).
+pub const LISTEN_VAR: &str = keviq::axum::LISTEN_VAR;
+/// Where the telemetry service listens when [`LISTEN_VAR`] is unset: its published
+/// port, on loopback.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8015));
 
 /// One scrape target: `host:port`, scraped at `http://host:port/metrics`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -181,13 +202,81 @@ impl ScrapeConfig {
             body_limit: DEFAULT_BODY_LIMIT,
         })
     }
+}
+
+/// Everything the telemetry service runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Targets, interval, limits.
+    pub scrape: ScrapeConfig,
+    /// `sqlite://…` or `postgres://…` (checked when the store connects).
+    pub database_url: String,
+    /// How long samples are kept.
+    pub retention: Duration,
+    /// Where the API and the dashboard listen.
+    pub listen: SocketAddr,
+}
+
+impl Settings {
+    /// Reads every variable of the table above through `get` (the process's
+    /// environment in [`Settings::from_env`]; fixed values in tests and the fleet demo).
+    ///
+    /// # Errors
+    /// The first bad variable, named.
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            scrape: ScrapeConfig::from_vars(&get)?,
+            database_url: get(DATABASE_URL_VAR).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            retention: retention_from(get(RETENTION_VAR))?,
+            listen: listen_from(get(LISTEN_VAR))?,
+        })
+    }
 
     /// Reads the process's environment.
     ///
     /// # Errors
     /// The first bad variable, named.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(|name| std::env::var(name).ok())
+        Self::from_vars(|name| {
+            std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
+        })
+    }
+}
+
+/// The retention from the text of `TELEMETRY_RETENTION_HOURS`.
+///
+/// # Errors
+/// A value that is not a whole number of hours from 1 to 87600.
+pub fn retention_from(value: Option<String>) -> Result<Duration, ConfigError> {
+    match value {
+        None => Ok(DEFAULT_RETENTION),
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(h) if (1..=87_600).contains(&h) => Ok(Duration::from_secs(h * 3600)),
+            _ => Err(ConfigError {
+                variable: RETENTION_VAR,
+                reason: format!(
+                    "`{}` is not a whole number of hours from 1 to 87600",
+                    printable(&text)
+                ),
+            }),
+        },
+    }
+}
+
+/// The listen address from the text of `KEVIQ_LISTEN`.
+///
+/// # Errors
+/// A value that is not `ip:port`.
+pub fn listen_from(value: Option<String>) -> Result<SocketAddr, ConfigError> {
+    match value {
+        None => Ok(DEFAULT_LISTEN),
+        Some(text) => text.trim().parse().map_err(|_| ConfigError {
+            variable: LISTEN_VAR,
+            reason: format!(
+                "`{}` is not a socket address such as `127.0.0.1:8015` or `0.0.0.0:8015`",
+                printable(&text)
+            ),
+        }),
     }
 }
 
@@ -219,12 +308,21 @@ fn printable(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn config(vars: &[(&str, &str)]) -> Result<ScrapeConfig, ConfigError> {
-        ScrapeConfig::from_vars(|name| {
+    /// The variables `vars` set, as `from_vars` reads them.
+    fn lookup<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        |name| {
             vars.iter()
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
-        })
+        }
+    }
+
+    fn config(vars: &[(&str, &str)]) -> Result<ScrapeConfig, ConfigError> {
+        ScrapeConfig::from_vars(lookup(vars))
+    }
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_vars(lookup(vars))
     }
 
     #[test]
@@ -283,9 +381,44 @@ mod tests {
                 &[(INTERVAL_VAR, "-5")],
                 "SCRAPE_INTERVAL_SECONDS: `-5` is not a whole number",
             ),
+            (
+                &[(RETENTION_VAR, "0")],
+                "TELEMETRY_RETENTION_HOURS: `0` is not a whole number of hours",
+            ),
+            (
+                &[(RETENTION_VAR, "87601")],
+                "TELEMETRY_RETENTION_HOURS: `87601` is not",
+            ),
+            (
+                &[(LISTEN_VAR, "localhost")],
+                "KEVIQ_LISTEN: `localhost` is not a socket address",
+            ),
+            (
+                &[(INTERVAL_VAR, "0"), (LISTEN_VAR, "x")],
+                "SCRAPE_INTERVAL_SECONDS",
+            ),
         ] {
-            let message = config(vars).expect_err("refused").to_string();
+            // Every variable, the scrape ones included, goes through `Settings`.
+            let message = settings(vars).expect_err("refused").to_string();
             assert!(message.starts_with(expected), "{message}");
         }
+    }
+
+    #[test]
+    fn settings_default_to_sqlite_a_day_and_the_published_port() {
+        let s = settings(&[]).expect("defaults");
+        assert_eq!(s.scrape, config(&[]).expect("defaults"));
+        assert_eq!(s.database_url, "sqlite://telemetry.sqlite");
+        assert_eq!(s.retention, Duration::from_secs(24 * 3600));
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8015");
+        let s = settings(&[
+            (DATABASE_URL_VAR, "postgres://db/t"),
+            (RETENTION_VAR, " 2 "),
+            (LISTEN_VAR, "0.0.0.0:9000"),
+        ])
+        .expect("ok");
+        assert_eq!(s.database_url, "postgres://db/t");
+        assert_eq!(s.retention, Duration::from_secs(7200));
+        assert_eq!(s.listen.to_string(), "0.0.0.0:9000");
     }
 }

@@ -1,8 +1,14 @@
 //! The keviq telemetry service: it scrapes every target in `SCRAPE_TARGETS` every
-//! `SCRAPE_INTERVAL_SECONDS` ([`scrape`], [`config`]), stores the samples in
-//! `telemetry_core.metric_samples` on SQLite or PostgreSQL ([`store`], [`writer`]),
-//! and serves a JSON API and a health dashboard ([`api`]). `keviq-telemetry` (or
-//! `keviq-telemetry serve`) runs it ([`service`]).
+//! `SCRAPE_INTERVAL_SECONDS` ([`scrape`]), stores the samples in
+//! `telemetry_core.metric_samples` on SQLite or PostgreSQL ([`writer`], [`store`],
+//! [`retention`]), and serves a JSON API and a health dashboard ([`api`], with the
+//! figures of [`analytics`]). `keviq-telemetry` (or `keviq-telemetry serve`) runs it
+//! ([`daemon`]), with the variables of [`config`].
+//!
+//! A sample keeps the parser's structure end to end: the scraper turns each parsed
+//! sample into a [`sample::Sample`] (name, family type, sorted labels, value,
+//! timestamp), which the writer buffers, the store writes and reads back, and the
+//! analytics group into series by their [`sample::Labels`].
 //!
 //! It also validates expositions in the spirit of `promtool check metrics`:
 //!
@@ -11,7 +17,7 @@
 //! ```
 //!
 //! It reads `FILE` (standard input for `-` or no argument), parses it with
-//! [`keviq_runtime::expfmt::parse`] and runs the conventions of [`lint`] on it. The
+//! [`keviq_expfmt::parse`] and runs the conventions of [`lint`] on it. The
 //! exit status says what it found (see [`cli::exit`]):
 //!
 //! | status | meaning | output |
@@ -24,8 +30,7 @@
 //! The same checks as a library call:
 //!
 //! ```
-//! use keviq_runtime::Format;
-//! use keviq_runtime::expfmt::parse;
+//! use keviq_expfmt::{Format, parse};
 //! use keviq_telemetry::lint::{Problem, lint};
 //!
 //! let text = "# TYPE jobs counter\njobs 3\n";
@@ -40,12 +45,14 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod analytics;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod lint;
+pub mod retention;
+pub mod sample;
 pub mod scrape;
-pub mod service;
-pub mod stats;
 pub mod store;
 pub mod writer;

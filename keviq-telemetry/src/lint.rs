@@ -31,8 +31,10 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
-use keviq_runtime::Format;
-use keviq_runtime::expfmt::{Exposition, Family, FamilyType, LabelSet};
+use keviq::Format;
+use keviq_expfmt::{Exposition, LabelSet, MetricFamily as Family, MetricType};
+
+use crate::analytics::bucket_bound;
 
 /// One convention broken by one metric family.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,7 +168,7 @@ pub fn counter_total(exposition: &Exposition<'_>, format: Format) -> Vec<Finding
         return Vec::new();
     }
     per_family(exposition, |family| {
-        (family.kind == FamilyType::Counter && !family.name.ends_with("_total"))
+        (family.kind == MetricType::Counter && !family.name.ends_with("_total"))
             .then_some(Problem::CounterWithoutTotal)
     })
 }
@@ -182,7 +184,7 @@ pub fn help(exposition: &Exposition<'_>, _format: Format) -> Vec<Finding> {
 /// suffix`. Untyped families count as non-counters, as in promlint.
 pub fn non_counter_total(exposition: &Exposition<'_>, _format: Format) -> Vec<Finding> {
     per_family(exposition, |family| {
-        (family.kind != FamilyType::Counter && family.name.ends_with("_total"))
+        (family.kind != MetricType::Counter && family.name.ends_with("_total"))
             .then_some(Problem::TotalOnNonCounter)
     })
 }
@@ -282,7 +284,7 @@ pub fn histogram_buckets(exposition: &Exposition<'_>, _format: Format) -> Vec<Fi
     for family in &exposition.families {
         if !matches!(
             family.kind,
-            FamilyType::Histogram | FamilyType::GaugeHistogram
+            MetricType::Histogram | MetricType::GaugeHistogram
         ) {
             continue;
         }
@@ -294,7 +296,7 @@ pub fn histogram_buckets(exposition: &Exposition<'_>, _format: Format) -> Vec<Fi
             if sample.name != bucket_name {
                 continue;
             }
-            let Some(le) = sample.labels.get("le").and_then(|le| parse_bound(&le)) else {
+            let Some(le) = sample.labels.get("le").and_then(|le| bucket_bound(&le)) else {
                 continue;
             };
             let mut key: Vec<_> = sample.labels.iter().filter(|(n, _)| *n != "le").collect();
@@ -328,12 +330,6 @@ pub fn histogram_buckets(exposition: &Exposition<'_>, _format: Format) -> Vec<Fi
         }
     }
     findings
-}
-
-/// A bucket bound as the formats write it (`0.5`, `1e3`, `+Inf`); the parser has
-/// checked it is a number, and Rust reads the same spellings.
-fn parse_bound(text: &str) -> Option<f64> {
-    text.trim().parse().ok()
 }
 
 /// A sample name with a label set seen before: `duplicate series
@@ -400,7 +396,7 @@ fn render_labels(labels: &[(&str, Cow<'_, str>)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keviq_runtime::expfmt::parse;
+    use keviq_expfmt::parse;
 
     fn run(rule: fn(&Exposition<'_>, Format) -> Vec<Finding>, text: &str) -> Vec<String> {
         run_in(rule, text, Format::Prometheus)

@@ -1,6 +1,6 @@
 //! The `keviq-telemetry` command: `check-metrics` lints an exposition (see
 //! [`keviq_telemetry::cli`]); with no subcommand (or `serve`) it runs the telemetry
-//! service (see [`keviq_telemetry::service`]).
+//! service (see [`keviq_telemetry::daemon`]).
 
 use std::io;
 use std::process::ExitCode;
@@ -33,7 +33,7 @@ fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(keviq_telemetry::service::run()) {
+    match runtime.block_on(keviq_telemetry::daemon::run()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "telemetry service stopped");

@@ -16,10 +16,13 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use keviq_runtime::expfmt::{ParseError, format_from_content_type, parse};
+use keviq::Format;
+use keviq::axum::names::{SERVICE_INFO, SERVICE_LABEL};
+use keviq_expfmt::{ParseError, parse};
 use tokio::task::JoinSet;
 
 use crate::config::{ScrapeConfig, Target};
+use crate::sample::{Sample, from_exposition};
 
 /// What the scraper asks for: OpenMetrics first, then the Prometheus text format,
 /// as Prometheus does.
@@ -101,17 +104,6 @@ impl ScrapeError {
     }
 }
 
-/// One sample, owned, ready to store.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OwnedSample {
-    /// Sample name (`mona_http_requests_total`, `..._bucket`).
-    pub name: String,
-    /// Labels in the order the target wrote them.
-    pub labels: Vec<(String, String)>,
-    /// Value.
-    pub value: f64,
-}
-
 /// The samples of one successful scrape.
 #[derive(Debug, Clone)]
 pub struct Scrape {
@@ -120,7 +112,7 @@ pub struct Scrape {
     /// When the scrape started.
     pub at: SystemTime,
     /// What was scraped.
-    pub samples: Vec<OwnedSample>,
+    pub samples: Vec<Sample>,
 }
 
 /// The health of one target, as of its last scrape.
@@ -175,19 +167,14 @@ impl TargetHealth {
     }
 }
 
-/// Name of the series a keviq service announces itself with.
-pub const SERVICE_INFO_METRIC: &str = "keviq_service_info";
-
 /// The service name a scrape announces, if it is a well-formed one (a DNS label).
-fn announced_name(samples: &[OwnedSample]) -> Option<String> {
+fn announced_name(samples: &[Sample]) -> Option<String> {
     samples
         .iter()
-        .filter(|s| s.name == SERVICE_INFO_METRIC)
-        .flat_map(|s| &s.labels)
-        .find(|(k, _)| k == "service")
-        .map(|(_, v)| v)
-        .filter(|v| keviq_runtime::rules::check_service_name(v).is_ok())
-        .cloned()
+        .filter(|s| s.name == SERVICE_INFO)
+        .find_map(|s| s.labels.get(SERVICE_LABEL))
+        .filter(|v| keviq::model::check_service_name(v).is_ok())
+        .map(str::to_owned)
 }
 
 /// Scrapes every configured target.
@@ -265,7 +252,7 @@ impl Scraper {
     }
 
     /// One scrape of one target, bounded by the timeout and the body limit.
-    async fn scrape_one(&self, target: &Target) -> Result<Vec<OwnedSample>, ScrapeError> {
+    async fn scrape_one(&self, target: &Target) -> Result<Vec<Sample>, ScrapeError> {
         let timeout = self.config.timeout;
         match tokio::time::timeout(timeout, self.fetch_and_parse(target)).await {
             Ok(result) => result,
@@ -273,7 +260,7 @@ impl Scraper {
         }
     }
 
-    async fn fetch_and_parse(&self, target: &Target) -> Result<Vec<OwnedSample>, ScrapeError> {
+    async fn fetch_and_parse(&self, target: &Target) -> Result<Vec<Sample>, ScrapeError> {
         let request = Request::get(target.metrics_url())
             .header(ACCEPT, ACCEPT_HEADER)
             .body(Empty::new())
@@ -292,7 +279,7 @@ impl Scraper {
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map_or(keviq_runtime::Format::Prometheus, format_from_content_type);
+            .map_or(Format::Prometheus, Format::from_content_type);
         let limit = self.config.body_limit;
         let body = Limited::new(response.into_body(), limit)
             .collect()
@@ -308,20 +295,7 @@ impl Scraper {
             })?;
         let bytes = body.to_bytes();
         let text = std::str::from_utf8(&bytes).map_err(|_| ScrapeError::Encoding)?;
-        let exposition = parse(text, format)?;
-        Ok(exposition
-            .samples
-            .iter()
-            .map(|s| OwnedSample {
-                name: s.name.to_owned(),
-                labels: s
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.to_owned(), v.into_owned()))
-                    .collect(),
-                value: s.value,
-            })
-            .collect())
+        Ok(from_exposition(&parse(text, format)?))
     }
 
     fn record(
@@ -329,7 +303,7 @@ impl Scraper {
         target: &Target,
         at: SystemTime,
         took: Duration,
-        result: Result<Vec<OwnedSample>, ScrapeError>,
+        result: Result<Vec<Sample>, ScrapeError>,
     ) -> Option<Scrape> {
         let name = target.to_string();
         SCRAPER.duration.labels(&name).observe(took.as_secs_f64());
@@ -404,14 +378,13 @@ fn source_chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
 
-    fn info(labels: &[(&str, &str)]) -> OwnedSample {
-        OwnedSample {
-            name: SERVICE_INFO_METRIC.to_owned(),
-            labels: labels
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
+    fn info(labels: &[(&str, &str)]) -> Sample {
+        Sample {
+            name: SERVICE_INFO.to_owned(),
+            metric_type: keviq::MetricType::Gauge,
+            labels: labels.iter().copied().collect(),
             value: 1.0,
+            timestamp_ms: None,
         }
     }
 

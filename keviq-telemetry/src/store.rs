@@ -1,10 +1,7 @@
 //! Storage of scraped samples in `telemetry_core.metric_samples`, on SQLite (the
-//! embedded default) or PostgreSQL, through one crate: sqlx's `Any` driver.
-//!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `TELEMETRY_DATABASE_URL` | `sqlite://telemetry.sqlite` | `sqlite://PATH` or `postgres://…` |
-//! | `TELEMETRY_RETENTION_HOURS` | `24` | samples older than this are deleted in the background |
+//! embedded default) or PostgreSQL, through one crate: sqlx's `Any` driver. The
+//! database is `TELEMETRY_DATABASE_URL` ([`crate::config`]); [`crate::retention`]
+//! deletes old samples.
 //!
 //! The table is the same on both backends: PostgreSQL gets a `telemetry_core`
 //! schema; SQLite attaches the database file under the name `telemetry_core`, so
@@ -14,11 +11,15 @@
 //! telemetry_core.metric_samples
 //!   target  TEXT    host:port the sample was scraped from
 //!   metric  TEXT    sample name (`mona_http_requests_total`, `…_bucket`)
-//!   labels  TEXT    JSON object, in the order the target wrote them
+//!   labels  TEXT    JSON object, sorted by label name (older rows: the order the
+//!                   target wrote them; both read back as the same `Labels`)
 //!   value   REAL    NULL stands for NaN (SQLite cannot store NaN)
 //!   ts_ms   BIGINT  scrape time, milliseconds since the Unix epoch
 //! indexes: (metric, target, ts_ms) for the API's queries, (ts_ms) for retention
 //! ```
+//!
+//! The columns are those every deployment already has: a sample's type and its
+//! exposition timestamp are not stored (see [`crate::sample`]).
 //!
 //! Migrations are idempotent statements run at start-up. Each scrape is written in
 //! one transaction, in multi-row inserts of [`ROWS_PER_INSERT`] rows; every value is
@@ -26,19 +27,14 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use keviq_expfmt::MetricType;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
-use crate::scrape::{OwnedSample, Scrape};
+use crate::config::DATABASE_URL_VAR;
+use crate::sample::{Labels, Sample};
+use crate::scrape::Scrape;
 
-/// Variable holding the database URL.
-pub const DATABASE_URL_VAR: &str = "TELEMETRY_DATABASE_URL";
-/// Database when [`DATABASE_URL_VAR`] is unset: a file next to the process.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://telemetry.sqlite";
-/// Variable holding the retention.
-pub const RETENTION_VAR: &str = "TELEMETRY_RETENTION_HOURS";
-/// Retention when [`RETENTION_VAR`] is unset.
-pub const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3600);
 /// Rows per `INSERT` statement (5 parameters each, far below both backends' limits).
 pub const ROWS_PER_INSERT: usize = 500;
 
@@ -62,19 +58,16 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
 }
 
-/// One stored sample.
+/// One stored sample: a [`Sample`] with where and when it was scraped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredSample {
     /// `host:port` it was scraped from.
     pub target: String,
-    /// Sample name.
-    pub metric: String,
-    /// Labels, in the order the target wrote them.
-    pub labels: Vec<(String, String)>,
-    /// Value (`NaN` round-trips).
-    pub value: f64,
     /// Scrape time, milliseconds since the Unix epoch.
     pub ts_ms: i64,
+    /// The sample (`NaN` round-trips; its type reads as `Unknown`, see
+    /// [`crate::sample`]).
+    pub sample: Sample,
 }
 
 /// Which samples to read.
@@ -225,7 +218,7 @@ impl Store {
                 query = query
                     .bind(target.clone())
                     .bind(sample.name.clone())
-                    .bind(labels_json(sample))
+                    .bind(sample.labels.to_json())
                     // SQLite stores NaN as NULL (read back as NaN); PostgreSQL keeps NaN.
                     .bind(sample.value)
                     .bind(ts);
@@ -281,10 +274,15 @@ impl Store {
             .into_iter()
             .map(|(target, metric, labels, value, ts_ms)| StoredSample {
                 target,
-                metric,
-                labels: parse_labels(&labels),
-                value: value.unwrap_or(f64::NAN),
                 ts_ms,
+                sample: Sample {
+                    name: metric,
+                    metric_type: MetricType::Unknown,
+                    // A row not written by this service: no labels rather than no answer.
+                    labels: Labels::from_json(&labels).unwrap_or_default(),
+                    value: value.unwrap_or(f64::NAN),
+                    timestamp_ms: None,
+                },
             })
             .collect())
     }
@@ -308,24 +306,5 @@ impl Store {
         .bind(until_ms)
         .fetch_all(&self.pool)
         .await?)
-    }
-}
-
-fn labels_json(sample: &OwnedSample) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = sample
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
-        .collect();
-    serde_json::Value::Object(map).to_string()
-}
-
-fn parse_labels(json: &str) -> Vec<(String, String)> {
-    match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(json) {
-        Ok(map) => map
-            .into_iter()
-            .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
-            .collect(),
-        Err(_) => Vec::new(),
     }
 }

@@ -5,14 +5,30 @@
 //! retried at the next flush; nothing already buffered is dropped. A scrape that
 //! would overflow the buffer is refused: it is counted in
 //! `mona_telemetry_samples_dropped_total` and logged.
+//!
+//! [`Writer::start`] runs the writer in its own task: the scraper hands scrapes over
+//! through a bounded [`Handover`], the writer flushes after each one and every
+//! [`RETRY_EVERY`] while the database is away, and it stops once every `Handover` is
+//! dropped and what they handed over is written (or the database is still away).
 
 use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::task::JoinHandle;
 
 use crate::scrape::Scrape;
 use crate::store::{Store, StoreError};
 
 /// Samples the buffer holds by default: about 15 targets × 1,000 series × 60 scrapes.
 pub const DEFAULT_BUFFER_SAMPLES: usize = 1_000_000;
+
+/// Scrapes waiting between the scraper and the writer: a few rounds of a large fleet.
+pub const HANDOVER_SCRAPES: usize = 256;
+
+/// How often a running writer retries a failed flush.
+pub const RETRY_EVERY: Duration = Duration::from_secs(2);
 
 keviq::metric! {
     /// The telemetry service's storage metrics.
@@ -108,5 +124,50 @@ impl Writer {
             }
         }
         Ok(written)
+    }
+
+    /// Runs the writer in a task of its own; returns the scraper's end of the
+    /// hand-over and the task, which ends once every [`Handover`] is dropped and
+    /// everything handed over is written or, with the database away, given up on
+    /// (logged).
+    pub fn start(self) -> (Handover, JoinHandle<()>) {
+        // Bounded: the write buffer is the only place scrapes wait, so memory stays
+        // bounded even while a flush is stuck on the database.
+        let (tx, rx) = mpsc::channel(HANDOVER_SCRAPES);
+        (Handover(tx), tokio::spawn(self.run(rx)))
+    }
+
+    async fn run(mut self, mut inbox: mpsc::Receiver<Scrape>) {
+        let mut retry = tokio::time::interval(RETRY_EVERY);
+        loop {
+            tokio::select! {
+                scrape = inbox.recv() => match scrape {
+                    Some(scrape) => { self.accept(scrape); }
+                    None => break,
+                },
+                _ = retry.tick() => {}
+            }
+            // A failed flush keeps everything buffered; the next tick retries.
+            let _ = self.flush().await;
+        }
+        if let Err(e) = self.flush().await {
+            tracing::error!(error = %e, "samples not written at shutdown");
+        }
+    }
+}
+
+/// The scraper's end of the hand-over to a running [`Writer`].
+#[derive(Debug, Clone)]
+pub struct Handover(mpsc::Sender<Scrape>);
+
+impl Handover {
+    /// Hands a scrape to the writer; when the writer is behind (the hand-over is
+    /// full) or gone, the scrape is dropped, counted and logged.
+    pub fn send(&self, scrape: Scrape) {
+        if let Err(e) = self.0.try_send(scrape) {
+            let (TrySendError::Full(scrape) | TrySendError::Closed(scrape)) = e;
+            STORAGE.dropped.inc_by(scrape.samples.len() as u64);
+            tracing::error!(target = %scrape.target, "writer is behind: dropping a new scrape");
+        }
     }
 }

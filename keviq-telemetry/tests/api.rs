@@ -176,9 +176,6 @@ async fn check_api(url: &str, with_browser: bool) {
     if !with_browser {
         return;
     }
-    if !with_browser {
-        return;
-    }
     // The dashboard, rendered by a real browser.
     std::fs::create_dir_all(&dir).expect("dir");
     let url = format!("{base}/");

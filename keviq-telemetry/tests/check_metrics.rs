@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use keviq_runtime::{
-    Counter, Descriptor, Format, Gauge, Histogram, MetricKind, Registration, Registry, Site,
-};
+use keviq::registry::{Descriptor, Registration, Site};
+use keviq::{Counter, Format, Gauge, Histogram, MetricType, Registry};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keviq-telemetry");
 
@@ -289,7 +288,7 @@ static JOBS_REG: Registration = Registration::new(
     Descriptor::new(
         "jobs_total",
         "Jobs run",
-        MetricKind::Counter,
+        MetricType::Counter,
         &[],
         Site {
             file: file!(),
@@ -303,7 +302,7 @@ static QUEUE_REG: Registration = Registration::new(
     Descriptor::new(
         "queue_depth",
         "Jobs waiting",
-        MetricKind::Gauge,
+        MetricType::Gauge,
         &[],
         Site {
             file: file!(),
@@ -317,7 +316,7 @@ static LATENCY_REG: Registration = Registration::new(
     Descriptor::new(
         "job_duration_seconds",
         "Time to run a job",
-        MetricKind::Histogram,
+        MetricType::Histogram,
         &[],
         Site {
             file: file!(),

@@ -6,28 +6,38 @@ mod postgres;
 
 use std::time::{Duration, SystemTime};
 
+use keviq::MetricType;
 use keviq_telemetry::config::Target;
-use keviq_telemetry::scrape::{OwnedSample, Scrape};
+use keviq_telemetry::sample::Sample;
+use keviq_telemetry::scrape::Scrape;
 use keviq_telemetry::store::{SampleQuery, Store, epoch_ms};
 use keviq_telemetry::writer::Writer;
 
 fn scrape(target: &str, at: SystemTime, n: usize) -> Scrape {
     let samples = (0..n)
-        .map(|i| OwnedSample {
+        .map(|i| Sample {
             name: if i % 2 == 0 {
                 "mona_http_requests_total".into()
             } else {
                 "other_metric".into()
             },
-            labels: vec![
-                ("path".into(), format!("/p/{i}")),
-                ("quote".into(), "a \"b\" é ✓".into()),
-            ],
+            metric_type: if i % 2 == 0 {
+                MetricType::Counter
+            } else {
+                MetricType::Gauge
+            },
+            labels: [
+                ("path".to_owned(), format!("/p/{i}")),
+                ("quote".to_owned(), "a \"b\" é ✓".to_owned()),
+            ]
+            .into_iter()
+            .collect(),
             value: match i {
                 0 => f64::NAN,
                 2 => f64::INFINITY,
                 _ => i as f64 + 0.5,
             },
+            timestamp_ms: None,
         })
         .collect();
     Scrape {
@@ -73,11 +83,11 @@ async fn suite(url: &str) {
     assert_eq!(rows.len(), 601);
     let first = rows
         .iter()
-        .find(|r| r.labels[0].1 == "/p/0")
+        .find(|r| r.sample.labels.as_slice()[0].1 == "/p/0")
         .expect("sample 0");
-    assert!(first.value.is_nan(), "NaN round-trips");
+    assert!(first.sample.value.is_nan(), "NaN round-trips");
     assert_eq!(
-        first.labels,
+        first.sample.labels.as_slice(),
         [
             ("path".to_owned(), "/p/0".to_owned()),
             ("quote".to_owned(), "a \"b\" é ✓".to_owned())
@@ -85,12 +95,12 @@ async fn suite(url: &str) {
     );
     let inf = rows
         .iter()
-        .find(|r| r.labels[0].1 == "/p/2")
+        .find(|r| r.sample.labels.as_slice()[0].1 == "/p/2")
         .expect("sample 2");
-    assert_eq!(inf.value, f64::INFINITY);
+    assert_eq!(inf.sample.value, f64::INFINITY);
     assert!(
         rows.iter()
-            .any(|r| r.labels[0].1 == "/p/4" && r.value == 4.5)
+            .any(|r| r.sample.labels.as_slice()[0].1 == "/p/4" && r.sample.value == 4.5)
     );
 
     // Every parameter is bound: hostile text is data, not SQL.

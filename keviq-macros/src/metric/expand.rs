@@ -1,13 +1,17 @@
-//! Turns a checked declaration into statics, typed wrappers and registrations.
+//! Turns a checked declaration into structs, statics, typed wrappers and
+//! registrations.
 //!
-//! Generated code reaches the runtime only through `::keviq::__private`, so a user
-//! crate needs nothing but `keviq` in its dependencies.
+//! Generated code reaches the runtime only through one hidden module,
+//! `::keviq::__private` (or `<path>::__private` with `#[metric(crate = path)]`), so a
+//! user crate needs nothing but `keviq` in its dependencies.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::{Ident, Type};
+use syn::spanned::Spanned;
+use syn::{Attribute, Ident, Path, Visibility};
 
-use super::parse::{Body, Field, Input, Item, Kind, Label};
+use super::labeled::{self, Labeled};
+use super::parse::{Field, Input, Item, Shape};
 
 pub(crate) fn expand(input: &Input, registrable: &[Vec<bool>]) -> TokenStream {
     input
@@ -18,234 +22,302 @@ pub(crate) fn expand(input: &Input, registrable: &[Vec<bool>]) -> TokenStream {
         .collect()
 }
 
-fn expand_item(item: &Item, ok: &[bool]) -> TokenStream {
-    let Item {
-        attrs,
-        vis,
-        ident,
-        body,
-    } = item;
-    match body {
-        Body::Group {
-            struct_ident,
-            fields,
-        } => {
-            let docs: Vec<_> = attrs.iter().filter(|a| a.path().is_ident("doc")).collect();
-            let mut wrappers = TokenStream::new();
-            let mut decls = Vec::new();
-            let mut inits = Vec::new();
-            let mut registrations = TokenStream::new();
-            let mut seen = std::collections::HashSet::new();
-            for (field, ok) in fields.iter().zip(ok) {
-                // A duplicate field is reported by `valid`; emitting it again would
-                // only add rustc's own errors about the same mistake.
-                if !seen.insert(field.ident.to_string()) {
-                    continue;
-                }
-                let wrapper = format_ident!("__keviq_{}_{}", struct_ident, field.ident);
-                let parts = Parts::of(field, &wrapper, vis);
-                let (fident, fdocs, ty, init) =
-                    (&field.ident, &field.doc_attrs, &parts.ty, &parts.init);
-                wrappers.extend(parts.wrapper);
-                let fvis = field.vis.as_ref().unwrap_or(vis);
-                decls.push(quote! { #(#fdocs)* #fvis #fident: #ty });
-                inits.push(quote! { #fident: #init });
-                if *ok {
-                    registrations.extend(registration(
-                        field,
-                        quote!(#ident.#fident),
-                        parts.labeled,
-                    ));
-                }
-            }
-            quote! {
-                #(#docs)*
-                #vis struct #struct_ident { #(#decls,)* }
-
-                impl ::keviq::__private::MetricGroup for #struct_ident {}
-
-                #(#attrs)*
-                #vis static #ident: #struct_ident = #struct_ident { #(#inits,)* };
-
-                #wrappers
-                const _: () = { #registrations };
-            }
-        }
-        Body::Single(field) => {
-            let wrapper = format_ident!("__keviq_{}", ident);
-            let parts = Parts::of(field, &wrapper, vis);
-            let other_attrs = attrs.iter().filter(|a| !a.path().is_ident("metric"));
-            let (ty, init, wrapper_item) = (&parts.ty, &parts.init, &parts.wrapper);
-            let registration = if ok.first().copied().unwrap_or(false) {
-                registration(field, quote!(#ident), parts.labeled)
-            } else {
-                TokenStream::new()
-            };
-            quote! {
-                #(#other_attrs)*
-                #vis static #ident: #ty = #init;
-                #wrapper_item
-                const _: () = { #registration };
-            }
-        }
-    }
+/// The runtime type behind one metric.
+pub(crate) enum Repr<'a> {
+    Counter,
+    Gauge,
+    FloatGauge,
+    /// Bucket count and bounds.
+    Histogram {
+        n: TokenStream,
+        bounds: TokenStream,
+    },
+    /// `read = path`: read by `path` at each render.
+    Observed(&'a Path),
 }
 
-/// The type, initialiser and (for labeled metrics) wrapper type of one field.
-struct Parts {
-    ty: TokenStream,
-    init: TokenStream,
-    wrapper: TokenStream,
-    labeled: bool,
+impl<'a> Repr<'a> {
+    fn of(rt: &TokenStream, field: &'a Field) -> Self {
+        // `read` on a histogram or a labeled metric is an error (see `valid`); the
+        // metric then keeps the type its uses expect.
+        if let Some(read) = &field.options.read
+            && !field.metric_type.has_buckets()
+            && field.labels.is_empty()
+        {
+            return Repr::Observed(&read.value);
+        }
+        if field.metric_type.has_buckets() {
+            let (n, bounds) = buckets(rt, field);
+            Repr::Histogram { n, bounds }
+        } else if field.metric_type == keviq_model::MetricType::Counter {
+            Repr::Counter
+        } else if field.float {
+            Repr::FloatGauge
+        } else {
+            Repr::Gauge
+        }
+    }
 }
 
 /// Bucket bounds to emit: the declared ones when valid, the defaults otherwise
 /// (errors are reported separately; the fallback keeps the rest type-checking).
-fn buckets(field: &Field) -> (TokenStream, TokenStream) {
-    match &field.options.buckets {
-        Some((_, bounds))
-            if !bounds.is_empty()
-                && keviq_runtime::rules::check_buckets(
-                    &bounds.iter().map(|b| b.0).collect::<Vec<_>>(),
-                )
-                .is_ok() =>
-        {
-            let n = bounds.len();
-            let values = bounds.iter().map(|(v, _)| quote!(#v));
-            (quote!(#n), quote!([#(#values),*]))
+fn buckets(rt: &TokenStream, field: &Field) -> (TokenStream, TokenStream) {
+    if let Some(given) = &field.options.buckets {
+        let values: Vec<f64> = given.value.bounds.iter().map(|b| b.0).collect();
+        if keviq_model::check_buckets(&values).is_ok() {
+            let n = values.len();
+            return (quote!(#n), quote!([#(#values),*]));
         }
-        _ => (
-            quote!({ ::keviq::__private::DEFAULT_MS_BUCKETS.len() }),
-            quote!(::keviq::__private::DEFAULT_MS_BUCKETS),
-        ),
     }
+    (
+        quote!({ #rt::DEFAULT_MS_BUCKETS.len() }),
+        quote!(#rt::DEFAULT_MS_BUCKETS),
+    )
+}
+
+/// What one field becomes: its type, its `const` initialiser, and for a labeled
+/// metric the wrapper type.
+struct Parts {
+    ty: TokenStream,
+    init: TokenStream,
+    labeled: Option<Labeled>,
 }
 
 impl Parts {
-    fn of(field: &Field, wrapper: &Ident, vis: &syn::Visibility) -> Self {
-        let rt = quote!(::keviq::__private);
-        let (n, bounds) = buckets(field);
+    fn of(
+        rt: &TokenStream,
+        field: &Field,
+        wrapper: &Ident,
+        vis: &Visibility,
+        with_registration: bool,
+    ) -> Self {
+        let repr = Repr::of(rt, field);
         if field.labels.is_empty() {
-            let (ty, init) = match field.kind {
-                Kind::Counter => (quote!(#rt::Counter), quote!(#rt::Counter::new())),
-                Kind::Gauge => (quote!(#rt::Gauge), quote!(#rt::Gauge::new())),
-                Kind::FloatGauge => (quote!(#rt::FloatGauge), quote!(#rt::FloatGauge::new())),
-                Kind::Histogram => (
+            let (ty, init) = match &repr {
+                Repr::Counter => (quote!(#rt::Counter), quote!(#rt::Counter::new())),
+                Repr::Gauge => (quote!(#rt::Gauge), quote!(#rt::Gauge::new())),
+                Repr::FloatGauge => (quote!(#rt::FloatGauge), quote!(#rt::FloatGauge::new())),
+                Repr::Histogram { n, bounds } => (
                     quote!(#rt::Histogram<#n>),
                     quote!(#rt::Histogram::new(#bounds)),
+                ),
+                // Coerced on its own line so that a function of another
+                // signature is reported on the path, against the type it needs.
+                Repr::Observed(read) => (
+                    quote!(#rt::Observed),
+                    quote_spanned! {read.span()=> {
+                        let read: fn() -> ::core::option::Option<::core::primitive::f64> = #read;
+                        #rt::Observed::new(read)
+                    }},
                 ),
             };
             return Self {
                 ty,
                 init,
-                wrapper: TokenStream::new(),
-                labeled: false,
+                labeled: None,
             };
         }
-        let (series, config, handle) = match field.kind {
-            Kind::Counter => (
-                quote!(#rt::LabeledCounter),
-                quote!(()),
-                quote!(&#rt::LabeledCounter),
-            ),
-            Kind::Gauge => (quote!(#rt::Gauge), quote!(()), quote!(&#rt::Gauge)),
-            Kind::FloatGauge => (
-                quote!(#rt::FloatGauge),
-                quote!(()),
-                quote!(&#rt::FloatGauge),
-            ),
-            Kind::Histogram => (
-                quote!(#rt::HistogramCell<#n>),
-                bounds,
-                quote!(#rt::LabeledHistogram<'_, #n>),
-            ),
-        };
-        let schema: Vec<TokenStream> = field.labels.iter().map(schema_type).collect();
-        // Duplicate labels are reported by `valid`; give repeats a fresh parameter name
-        // so rustc does not report them a second time.
-        let mut seen = std::collections::HashSet::new();
-        let args: Vec<Ident> = field
-            .labels
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                if seen.insert(l.ident.to_string()) {
-                    l.ident.clone()
-                } else {
-                    format_ident!("__keviq_label_{}", i)
-                }
-            })
-            .collect();
-        let params = args
-            .iter()
-            .zip(&field.labels)
-            .map(|(ident, Label { ty, .. })| quote!(#ident: #ty));
-        let name = &field.name;
-        let max = match &field.options.max_series {
-            Some(m) if m.base10_parse::<usize>().is_ok_and(|n| n > 0) => quote!(#m),
-            _ => quote!(#rt::DEFAULT_MAX_SERIES),
-        };
-        let asserts = field.labels.iter().zip(&schema).map(|(label, schema)| {
-            quote_spanned! {label.ty_span()=>
-                let _ = __keviq_assert_label::<#schema>;
-            }
-        });
-        let help = format!(
-            "The series of `{}` for one set of label values, created at zero on first use.\n\n\
-             Keep the returned handle to skip the lookup on later calls.",
-            name.value()
-        );
-        let wrapper_item = quote! {
-            #[doc(hidden)]
-            #[allow(non_camel_case_types)]
-            #vis struct #wrapper(#rt::Family<(#(#schema,)*), #series>);
-
-            impl #rt::MetricGroup for #wrapper {}
-
-            impl #wrapper {
-                #[doc = #help]
-                #[inline]
-                #vis fn labels(&self, #(#params),*) -> #handle {
-                    self.0.get((#(#args,)*))
-                }
-            }
-
-            const _: () = {
-                fn __keviq_assert_label<T: #rt::LabelValue>() {}
-                #(#asserts)*
-            };
-        };
+        let labeled = labeled::wrapper(rt, field, &repr, wrapper, vis, with_registration);
         Self {
-            ty: quote!(#wrapper),
-            init: quote!(#wrapper(#rt::Family::new(#name, #config, #max))),
-            wrapper: wrapper_item,
-            labeled: true,
+            ty: labeled.ty.clone(),
+            init: labeled.init.clone(),
+            labeled: Some(labeled),
         }
     }
 }
 
-impl Label {
-    fn ty_span(&self) -> Span {
-        syn::spanned::Spanned::span(&self.ty)
+fn runtime(item: &Item) -> TokenStream {
+    match &item.krate {
+        Some(path) => quote!(#path::__private),
+        None => quote!(::keviq::__private),
     }
 }
 
-/// The type a label has in the family's schema: `&str` becomes the runtime's `Str`
-/// marker; every other type stands for itself.
-fn schema_type(label: &Label) -> TokenStream {
-    if let Type::Reference(r) = &label.ty
-        && let Type::Path(p) = &*r.elem
-        && p.path.segments.last().is_some_and(|s| s.ident == "str")
-    {
-        return quote_spanned!(label.ty_span()=> ::keviq::__private::Str);
+fn expand_item(item: &Item, ok: &[bool]) -> TokenStream {
+    let rt = runtime(item);
+    match &item.shape {
+        Shape::Group {
+            static_ident,
+            struct_ident,
+            fields,
+        } => expand_group(&rt, item, static_ident.as_ref(), struct_ident, fields, ok),
+        Shape::Single { ident, field } => {
+            let vis = &item.vis;
+            let wrapper = format_ident!("__keviq_{}", ident);
+            let parts = Parts::of(&rt, field, &wrapper, vis, false);
+            let attrs = &item.attrs;
+            let (ty, init) = (&parts.ty, &parts.init);
+            let wrapper_item = parts.labeled.as_ref().map(|l| &l.item);
+            let registration = if ok.first().copied().unwrap_or(false) {
+                static_registration(&rt, field, quote!(#ident), parts.labeled.as_ref())
+            } else {
+                TokenStream::new()
+            };
+            quote! {
+                #(#attrs)*
+                #vis static #ident: #ty = #init;
+                #wrapper_item
+                #registration
+            }
+        }
     }
-    let ty = &label.ty;
-    quote!(#ty)
 }
 
-fn registration(field: &Field, target: TokenStream, labeled: bool) -> TokenStream {
-    let rt = quote!(::keviq::__private);
-    let name = &field.name;
+fn expand_group(
+    rt: &TokenStream,
+    item: &Item,
+    static_ident: Option<&Ident>,
+    struct_ident: &Ident,
+    fields: &[Field],
+    ok: &[bool],
+) -> TokenStream {
+    let vis = &item.vis;
+    let mut wrappers = TokenStream::new();
+    let mut decls = Vec::new();
+    let mut inits = Vec::new();
+    let mut debug_fields = Vec::new();
+    let mut registrations = Vec::new();
+    let mut submits = TokenStream::new();
+    let mut seen = std::collections::HashSet::new();
+    for (field, ok) in fields.iter().zip(ok) {
+        // A duplicate field is reported by `valid`; emitting it again would only add
+        // rustc's own errors about the same mistake.
+        if !seen.insert(field.ident.to_string()) {
+            continue;
+        }
+        let wrapper = format_ident!("__keviq_{}_{}", struct_ident, field.ident);
+        let parts = Parts::of(rt, field, &wrapper, vis, *ok);
+        let (fident, fdocs, ty, init) = (&field.ident, &field.doc_attrs, &parts.ty, &parts.init);
+        let fvis = field.vis.as_ref().unwrap_or(vis);
+        decls.push(quote! { #(#fdocs)* #fvis #fident: #ty });
+        inits.push(quote! { #fident: #init });
+        let fname = fident.to_string();
+        let fname = fname.trim_start_matches("r#");
+        debug_fields.push(quote! { .field(#fname, &self.#fident) });
+        if let Some(labeled) = &parts.labeled {
+            wrappers.extend(labeled.item.clone());
+        }
+        if !*ok {
+            continue;
+        }
+        let descriptor = descriptor(rt, field);
+        registrations.push(match &parts.labeled {
+            Some(_) => quote!(self.#fident.__keviq_registration(const { #descriptor })),
+            None => quote!(#rt::Registration::new(const { #descriptor }, &self.#fident)),
+        });
+        if let Some(static_ident) = static_ident {
+            submits.extend(static_registration(
+                rt,
+                field,
+                quote!(#static_ident.#fident),
+                parts.labeled.as_ref(),
+            ));
+        }
+    }
+
+    let name = struct_ident.to_string();
+    let debug = (!derives_debug(&item.attrs)).then(|| {
+        quote! {
+            impl ::core::fmt::Debug for #struct_ident {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.debug_struct(#name) #(#debug_fields)* .finish()
+                }
+            }
+        }
+    });
+    let (new_doc, registrations_doc) = method_docs(struct_ident, static_ident);
+    let methods = quote! {
+        impl #struct_ident {
+            #[doc = #new_doc]
+            #[must_use]
+            #vis const fn new() -> Self {
+                Self { #(#inits,)* }
+            }
+
+            #[doc = #registrations_doc]
+            #vis fn registrations(&'static self) -> ::std::vec::Vec<#rt::Registration> {
+                ::std::vec![#(#registrations),*]
+            }
+        }
+    };
+    let (struct_attrs, the_static) = match static_ident {
+        // The struct takes the static's docs and `#[cfg]`; the static takes every
+        // attribute.
+        Some(ident) => {
+            let attrs = &item.attrs;
+            let struct_attrs: Vec<&Attribute> = attrs
+                .iter()
+                .filter(|a| a.path().is_ident("doc") || a.path().is_ident("cfg"))
+                .collect();
+            (
+                struct_attrs,
+                Some(quote! {
+                    #(#attrs)*
+                    #vis static #ident: #struct_ident = #struct_ident::new();
+                }),
+            )
+        }
+        None => (item.attrs.iter().collect(), None),
+    };
+    quote! {
+        #(#struct_attrs)*
+        #vis struct #struct_ident { #(#decls,)* }
+
+        impl #rt::MetricGroup for #struct_ident {}
+        #debug
+        #methods
+        #the_static
+        #wrappers
+        #submits
+    }
+}
+
+/// Whether the user's attributes already derive `Debug` for the struct.
+fn derives_debug(attrs: &[Attribute]) -> bool {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("derive"))
+        .any(|a| {
+            let mut found = false;
+            let _ = a.parse_nested_meta(|meta| {
+                found |= meta
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "Debug");
+                Ok(())
+            });
+            found
+        })
+}
+
+fn method_docs(struct_ident: &Ident, static_ident: Option<&Ident>) -> (String, String) {
+    let registered = match static_ident {
+        Some(s) => format!("`{s}` is the set registered globally. "),
+        None => String::new(),
+    };
+    let new = format!(
+        "Returns a set of these metrics at zero, registered nowhere.\n\n\
+         {registered}A set made here is rendered only by a registry built from its \
+         [`registrations`](Self::registrations)."
+    );
+    let registrations = format!(
+        "Returns one registration per metric of this set, with the name, help, labels \
+         and declaration site of its declaration, for a registry of its own: \
+         `static SET: {struct_ident} = {struct_ident}::new();` then \
+         `Registry::from_registrations(&SET.registrations())`.\n\n\
+         The set must live for the rest of the program: a `static`, or a leaked `Box`."
+    );
+    (new, registrations)
+}
+
+/// The descriptor of a registrable metric, a `const` expression: the same tokens
+/// build the static's inventory registration and `registrations()`.
+fn descriptor(rt: &TokenStream, field: &Field) -> TokenStream {
+    let name = field
+        .name
+        .as_ref()
+        .map_or_else(|| field.ident.to_string(), syn::LitStr::value);
     let help = field
         .docs
         .iter()
@@ -253,35 +325,52 @@ fn registration(field: &Field, target: TokenStream, labeled: bool) -> TokenStrea
         .filter(|d| !d.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    let kind = match field.kind.runtime_kind() {
-        keviq_runtime::MetricKind::Counter => quote!(Counter),
-        keviq_runtime::MetricKind::Gauge => quote!(Gauge),
-        keviq_runtime::MetricKind::Histogram => quote!(Histogram),
-    };
+    // `MetricType` is `keviq_model`'s, re-exported by the runtime: its variant
+    // names are what `Debug` prints.
+    let metric_type = Ident::new(&format!("{:?}", field.metric_type), Span::call_site());
     let label_names = field
         .labels
         .iter()
-        .map(|l| l.ident.to_string().trim_start_matches("r#").to_owned());
-    let unit = field.options.unit.as_ref().map(|u| quote!(.with_unit(#u)));
-    let metric = if labeled {
-        quote!(&#target.0)
-    } else {
-        quote!(&#target)
-    };
+        .filter_map(|l| l.ident.as_ref())
+        .map(|i| i.to_string().trim_start_matches("r#").to_owned());
+    let unit = field.options.unit.as_ref().map(|u| {
+        let u = &u.value;
+        quote!(.with_unit(#u))
+    });
     // `line!()` spanned on the name literal reports the line the metric is declared on.
-    let line = quote_spanned!(field.name.span()=> ::core::line!());
+    let span = field
+        .name
+        .as_ref()
+        .map_or_else(|| field.ident.span(), syn::LitStr::span);
+    let line = quote_spanned!(span=> ::core::line!());
     quote! {
-        #rt::inventory::submit! {
-            #rt::Registration::new(
-                #rt::Descriptor::new(
-                    #name,
-                    #help,
-                    #rt::MetricKind::#kind,
-                    &[#(#label_names),*],
-                    #rt::Site { file: ::core::file!(), line: #line },
-                )#unit,
-                #metric,
-            )
-        }
+        #rt::Descriptor::new(
+            #name,
+            #help,
+            #rt::MetricType::#metric_type,
+            &[#(#label_names),*],
+            #rt::Site { file: ::core::file!(), line: #line },
+        )#unit
+    }
+}
+
+/// The inventory registration of the metric at `target` (a static, or a field of
+/// one).
+fn static_registration(
+    rt: &TokenStream,
+    field: &Field,
+    target: TokenStream,
+    labeled: Option<&Labeled>,
+) -> TokenStream {
+    let descriptor = descriptor(rt, field);
+    match labeled {
+        Some(labeled) => labeled::static_registration(rt, labeled, &target, &descriptor),
+        None => quote! {
+            const _: () = {
+                #rt::inventory::submit! {
+                    #rt::Registration::new(#descriptor, &#target)
+                }
+            };
+        },
     }
 }

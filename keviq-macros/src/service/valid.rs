@@ -1,7 +1,7 @@
 //! Rules for `#[keviq::service]`: one value per argument, a DNS-label name, an
 //! absolute metrics path, and a function that returns something.
 
-use keviq_runtime::rules;
+use keviq_model::check_service_name;
 use syn::{ItemFn, LitStr, ReturnType};
 
 use super::parse::Args;
@@ -28,7 +28,7 @@ pub(crate) fn check(args: &Args, func: &ItemFn, errors: &mut Errors) -> Service 
     let name = match once(&args.name, "name", errors) {
         Some(lit) => {
             let name = lit.value();
-            if rules::check_service_name(&name).is_err() {
+            if check_service_name(&name).is_err() {
                 errors.push(syn::Error::new(
                     lit.span(),
                     format!(
@@ -42,7 +42,7 @@ pub(crate) fn check(args: &Args, func: &ItemFn, errors: &mut Errors) -> Service 
         // Proc macros run inside rustc, which cargo gives the package's name.
         None => {
             let name = std::env::var("CARGO_PKG_NAME").unwrap_or_default();
-            if rules::check_service_name(&name).is_err() {
+            if check_service_name(&name).is_err() {
                 errors.push(syn::Error::new(
                     proc_macro2::Span::call_site(),
                     format!("the package name `{name}` is not a DNS label; name the service: `#[keviq::service(name = \"my-service\")]`"),

@@ -1,7 +1,8 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use super::{Collect, Series};
-use crate::expfmt::Encoder;
+use super::Series;
+use crate::encode::Collect;
+use crate::encode::Encoder;
 use crate::shard::{self, Padded, SLOTS};
 
 /// A monotonically increasing `u64` count, sharded per thread.

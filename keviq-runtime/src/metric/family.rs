@@ -4,8 +4,9 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use super::{Collect, Series};
-use crate::expfmt::Encoder;
+use super::Series;
+use crate::encode::Collect;
+use crate::encode::Encoder;
 use crate::label::{KeyBuf, LabelSchema};
 
 /// Default cap on the number of series of a family with free-form labels.
@@ -25,7 +26,12 @@ pub const OVERFLOW_LABEL_VALUE: &str = "__overflow__";
 ///
 /// Users reach families through the fields `metric!` generates, whose
 /// `labels(..)` method takes the label values as typed arguments.
-pub struct Family<L: LabelSchema, M: Series> {
+///
+/// The label schema `L` is bounded only where it is used (`get`, rendering), not
+/// on the type or on `new`: a static of a family whose label type is not a
+/// [`LabelValue`](crate::label::LabelValue) then fails in one place, the check `metric!`
+/// emits on the user's type, rather than in every item that names the family.
+pub struct Family<L, M: Series> {
     name: &'static str,
     config: M::Config,
     max_series: usize,
@@ -36,7 +42,7 @@ pub struct Family<L: LabelSchema, M: Series> {
     _schema: PhantomData<fn() -> L>,
 }
 
-impl<L: LabelSchema, M: Series> std::fmt::Debug for Family<L, M> {
+impl<L, M: Series> std::fmt::Debug for Family<L, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Family")
             .field("name", &self.name)
@@ -45,7 +51,7 @@ impl<L: LabelSchema, M: Series> std::fmt::Debug for Family<L, M> {
     }
 }
 
-impl<L: LabelSchema, M: Series> Family<L, M> {
+impl<L, M: Series> Family<L, M> {
     /// An empty family. `name` is only used in overflow reports.
     pub const fn new(name: &'static str, config: M::Config, max_series: usize) -> Self {
         Self {
@@ -59,7 +65,9 @@ impl<L: LabelSchema, M: Series> Family<L, M> {
             _schema: PhantomData,
         }
     }
+}
 
+impl<L: LabelSchema, M: Series> Family<L, M> {
     /// The series for one label set, created at zero on first use. Keep the handle to
     /// skip the lookup next time.
     #[inline]
@@ -122,7 +130,7 @@ impl<L: LabelSchema, M: Series> Family<L, M> {
 
     #[cold]
     fn overflow(&self) -> &M {
-        crate::registry::SERIES_OVERFLOW.get((self.name,)).inc();
+        super::overflow::SERIES_OVERFLOW.get((self.name,)).inc();
         if !self.overflow_logged.swap(true, Ordering::Relaxed) {
             tracing::warn!(
                 metric = self.name,
@@ -180,7 +188,7 @@ impl<L: LabelSchema, M: Series> Collect for Family<L, M> {
     }
 }
 
-impl<L: LabelSchema, M: Series> Drop for Family<L, M> {
+impl<L, M: Series> Drop for Family<L, M> {
     fn drop(&mut self) {
         if let Some(slots) = self.dense.get_mut() {
             for slot in slots.iter_mut() {

@@ -1,7 +1,8 @@
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
-use super::{Collect, Series};
-use crate::expfmt::Encoder;
+use super::Series;
+use crate::encode::Collect;
+use crate::encode::Encoder;
 
 /// An integer value that goes up and down.
 ///

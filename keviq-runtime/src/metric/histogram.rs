@@ -1,16 +1,11 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use super::{Collect, Series};
-use crate::expfmt::Encoder;
-use crate::rules;
+use super::Series;
+use crate::encode::Collect;
+use crate::encode::Encoder;
 use crate::shard::{self, Padded, SLOTS};
 
-/// Default bucket bounds, in milliseconds: Prometheus' default seconds buckets
-/// scaled to milliseconds, with two sub-millisecond bounds in front for fast
-/// in-process handlers.
-pub const DEFAULT_MS_BUCKETS: [f64; 14] = [
-    0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
-];
+pub use keviq_model::DEFAULT_MS_BUCKETS;
 
 /// The bucket an observation falls in: `i` means `v <= bounds[i]`, `N` means `+Inf`.
 #[inline(always)]
@@ -126,7 +121,7 @@ impl<const N: usize> Histogram<N> {
     /// # Panics
     /// In const context (a `static`), bad bounds are a compile error.
     pub const fn new(bounds: [f64; N]) -> Self {
-        if let Err(e) = rules::check_buckets(&bounds) {
+        if let Err(e) = keviq_model::check_buckets(&bounds) {
             panic!("{}", e.message());
         }
         Self {

@@ -8,42 +8,18 @@ mod counter;
 mod family;
 mod gauge;
 mod histogram;
+mod observed;
+pub(crate) mod overflow;
 
 pub use counter::{Counter, LabeledCounter};
 pub use family::{DEFAULT_MAX_SERIES, Family, MAX_SPARSE_SERIES, OVERFLOW_LABEL_VALUE};
 pub use gauge::{FloatGauge, Gauge};
 pub use histogram::{DEFAULT_MS_BUCKETS, Histogram, HistogramCell, LabeledHistogram};
+pub use observed::Observed;
 
-use crate::expfmt::Encoder;
-
-/// The Prometheus type of a metric family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MetricKind {
-    /// A monotonically increasing count.
-    Counter,
-    /// A value that goes up and down.
-    Gauge,
-    /// Observations counted into cumulative buckets, with their sum and count.
-    Histogram,
-}
-
-impl MetricKind {
-    /// The name used in `# TYPE` lines.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Counter => "counter",
-            Self::Gauge => "gauge",
-            Self::Histogram => "histogram",
-        }
-    }
-}
-
-/// Something that writes its current samples to an [`Encoder`]. Implemented by every
-/// metric type; the registry calls it on each render.
-pub trait Collect: Sync {
-    /// Writes the samples of the family the encoder has just opened.
-    fn collect(&self, enc: &mut Encoder<'_>);
-}
+use crate::encode::Encoder;
+use crate::label::LabelSchema;
+use crate::registration::MetricGroup;
 
 /// One series of a labeled [`Family`]: created on first use of its label set.
 pub trait Series: Send + Sync + 'static {
@@ -60,8 +36,9 @@ pub trait Series: Send + Sync + 'static {
 }
 
 // A metric static on its own is a group of one.
-impl crate::registry::MetricGroup for Counter {}
-impl crate::registry::MetricGroup for Gauge {}
-impl crate::registry::MetricGroup for FloatGauge {}
-impl<const N: usize> crate::registry::MetricGroup for Histogram<N> {}
-impl<L: crate::label::LabelSchema, M: Series> crate::registry::MetricGroup for Family<L, M> {}
+impl MetricGroup for Counter {}
+impl MetricGroup for Gauge {}
+impl MetricGroup for FloatGauge {}
+impl MetricGroup for Observed {}
+impl<const N: usize> MetricGroup for Histogram<N> {}
+impl<L: LabelSchema, M: Series> MetricGroup for Family<L, M> {}

@@ -17,8 +17,20 @@ struct Counter;
 struct Family;
 struct usize;
 struct bool;
+struct f64;
+struct Sized;
+struct Debug;
+struct PhantomData;
+struct Registration;
+struct Descriptor;
 fn file() {}
 fn line() {}
+fn vec() {}
+fn unreachable() {}
+
+fn read_depth() -> ::core::option::Option<::core::primitive::f64> {
+    ::core::option::Option::Some(1.0)
+}
 
 keviq::metric! {
     /// Jobs run
@@ -31,6 +43,23 @@ keviq::metric! {
     static LATENCY: Histogram = "shadow_latency_ms";
 }
 
+keviq::metric! {
+    /// A group
+    static GROUP: Group {
+        /// Runs by lane
+        runs: Counter(lane: Lane, queue: &::core::primitive::str) = "shadow_runs_total",
+        /// Depth, read at each render
+        #[metric(read = read_depth)]
+        depth: Gauge = "shadow_depth",
+    }
+
+    /// A set of its own
+    struct Own {
+        /// Latency by lane
+        latency: Histogram(lane: Lane) = "shadow_own_latency_ms",
+    }
+}
+
 #[derive(keviq::LabelValue)]
 enum Lane {
     Fast,
@@ -40,6 +69,9 @@ enum Lane {
 keviq::metric! {
     /// Lanes used
     static LANES: Counter(lane: Lane) = "shadow_lanes_total";
+
+    /// Jobs by type: a keyword is a fine label name
+    static KINDS: Counter(type: &::core::primitive::str) = "shadow_kinds_total";
 }
 
 fn main() {
@@ -47,4 +79,9 @@ fn main() {
     QUEUED.labels("default", true).set(3);
     LATENCY.observe(0.7);
     LANES.labels(Lane::Slow).inc();
+    KINDS.labels("batch").inc();
+    GROUP.runs.labels(Lane::Fast, "default").inc();
+    static OWN: Own = Own::new();
+    OWN.latency.labels(Lane::Fast).observe(1.0);
+    let _ = (OWN.registrations(), GROUP.registrations(), &GROUP.depth);
 }

@@ -70,7 +70,7 @@ fn main() {
     let _ = async_app();
     let _: Router = default_named();
     let _: Router = owning_app();
-    let names: Vec<_> = keviq::services().iter().map(|s| (s.name, s.metrics_path)).collect();
+    let names: Vec<_> = keviq::axum::services().iter().map(|s| (s.name, s.metrics_path)).collect();
     assert_eq!(
         names,
         [
@@ -81,9 +81,9 @@ fn main() {
             ("sync-service", "/metrics"),
         ]
     );
-    let owner = keviq::services().iter().find(|s| s.name == "owning-service").unwrap();
+    let owner = keviq::axum::services().iter().find(|s| s.name == "owning-service").unwrap();
     let own = owner.registry().unwrap().render(keviq::Format::Prometheus);
-    let other = keviq::services()[0].registry().unwrap().render(keviq::Format::Prometheus);
+    let other = keviq::axum::services()[0].registry().unwrap().render(keviq::Format::Prometheus);
     for name in ["test_jobs_runs_total", "test_jobs_failures_total", "test_jobs_queued", "test_jobs_retries_total", "test_jobs_late_total"] {
         assert!(own.contains(&format!("# TYPE {name}")), "{own}");
         assert!(!other.contains(name), "{other}");

@@ -1,0 +1,1 @@
+//! Criterion benchmarks of keviq against its peers: see `benches/` and BENCHMARKS.md.

@@ -1,0 +1,324 @@
+//! The fleet demo end to end: the committed Prometheus configuration is the one the
+//! service registry generates, and a real Prometheus server scraping the loopback
+//! fleet sees all fifteen services up and answers every Grafana dashboard query,
+//! while the fleet's own telemetry service reports the same fifteen up.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use example_testkit::{KillOnDrop, terminate};
+
+const FLEET: [&str; 15] = keviq_telemetry::config::FLEET;
+
+fn repo(path: &str) -> PathBuf {
+    example_testkit::repo_root().join(path)
+}
+
+/// The fleet binary, which `cargo test` builds for this package's tests.
+const FLEET_BIN: &str = env!("CARGO_BIN_EXE_fleet");
+
+fn fleet(args: &[&str]) -> String {
+    let out = Command::new(FLEET_BIN)
+        .args(args)
+        .output()
+        .expect("run the fleet example");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+#[test]
+fn committed_prometheus_config_is_the_generated_one() {
+    let committed = std::fs::read_to_string(repo("infra/prometheus/prometheus.yml"))
+        .expect("infra/prometheus/prometheus.yml");
+    let generated = fleet(&["--print-prometheus-config"]);
+    assert!(
+        committed == generated,
+        "infra/prometheus/prometheus.yml differs from the service registry's; regenerate it:\n  \
+         cargo run -p example-fleet -- --print-prometheus-config > infra/prometheus/prometheus.yml\n\
+         --- generated ---\n{generated}"
+    );
+    for name in FLEET {
+        assert!(
+            committed.contains(&format!("  - job_name: {name}\n"))
+                && committed.contains(&format!("[\"{name}:8000\"]")),
+            "{name} is not scraped at {name}:8000"
+        );
+    }
+    let out = Command::new("promtool")
+        .args(["check", "config"])
+        .arg(repo("infra/prometheus/prometheus.yml"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run promtool ({e}); install Debian's `prometheus`"));
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// A GET over HTTP/1.0 (no chunking, the server closes): status and body.
+fn get(addr: SocketAddr, path_and_query: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path_and_query} HTTP/1.0\r\nHost: {addr}\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
+}
+
+fn get_json(addr: SocketAddr, path_and_query: &str) -> Option<Value> {
+    match get(addr, path_and_query)? {
+        (200, body) => serde_json::from_str(&body).ok(),
+        _ => None,
+    }
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Polls `check` every 250 ms until it returns `Some`, or fails after `limit` with
+/// the last thing seen.
+fn eventually<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        match check() {
+            Ok(value) => return value,
+            Err(last) if Instant::now() >= deadline => {
+                panic!("{what}: not within {limit:?}; last seen: {last}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(250)),
+        }
+    }
+}
+
+/// A free loopback port chosen by the system.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// The first base port at or above `from` with fifteen free ports after it.
+fn free_run_of_ports(from: u16) -> u16 {
+    (from..from + 2000)
+        .step_by(20)
+        .find(|base| (*base..*base + 15).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()))
+        .expect("fifteen free ports in a row")
+}
+
+/// Every PromQL expression of the provisioned Grafana dashboard.
+fn dashboard_queries() -> Vec<String> {
+    let text = std::fs::read_to_string(repo("infra/grafana/dashboards/keviq-fleet.json"))
+        .expect("the dashboard");
+    let dashboard: Value = serde_json::from_str(&text).expect("dashboard JSON");
+    let queries: Vec<String> = dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t["expr"].as_str().map(str::to_owned))
+        .collect();
+    assert!(queries.len() >= 5, "{queries:?}");
+    queries
+}
+
+#[test]
+fn prometheus_and_the_telemetry_service_see_the_whole_fleet() {
+    let dir = std::env::temp_dir().join(format!("keviq-fleet-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+
+    // The fleet, with enough traffic and failures that every panel has data.
+    let base = free_run_of_ports(21_000 + (std::process::id() % 200) as u16 * 20);
+    let base_arg = base.to_string();
+    let database = dir.join("telemetry.sqlite");
+    let log_file = dir.join("fleet.log");
+    let mut fleet_process = KillOnDrop(
+        Command::new(FLEET_BIN)
+            .args([
+                "--base-port",
+                &base_arg,
+                "--rate",
+                "40",
+                "--error-share",
+                "0.05",
+            ])
+            .args(["--scrape-interval", "1", "--database"])
+            .arg(&database)
+            .arg("--log-file")
+            .arg(&log_file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the fleet"),
+    );
+    let started = Instant::now();
+
+    // Prometheus on loopback, with the generated configuration at the fleet's ports.
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        fleet(&[
+            "--print-prometheus-config",
+            "--loopback",
+            "--base-port",
+            &base_arg,
+            "--scrape-interval",
+            "1",
+        ]),
+    )
+    .expect("write the config");
+    let prometheus_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut prometheus = KillOnDrop(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address={prometheus_addr}"))
+            .arg("--log.level=warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot run prometheus ({e}); install Debian's `prometheus`")
+            }),
+    );
+
+    // The telemetry service: all fifteen up, named, within 10 s of start-up (the
+    // issue's promise for the dashboard).
+    let telemetry = SocketAddr::from(([127, 0, 0, 1], base + 14));
+    let names = eventually(
+        "telemetry reports 15 services up",
+        Duration::from_secs(10),
+        || {
+            let targets = get_json(telemetry, "/api/v1/targets").ok_or("no answer")?;
+            let up: BTreeSet<String> = targets
+                .as_array()
+                .ok_or("not a list")?
+                .iter()
+                .filter(|t| t["up"] == true)
+                .filter_map(|t| t["service"].as_str().map(str::to_owned))
+                .collect();
+            if up.len() == 15 {
+                Ok(up)
+            } else {
+                Err(format!("{up:?}"))
+            }
+        },
+    );
+    assert_eq!(names, FLEET.iter().map(|s| (*s).to_owned()).collect());
+    eprintln!("telemetry: 15 up after {:?}", started.elapsed());
+
+    // Prometheus: the same fifteen jobs up.
+    let jobs = eventually(
+        "Prometheus has 15 targets up",
+        Duration::from_secs(60),
+        || {
+            let body =
+                get_json(prometheus_addr, "/api/v1/targets?state=active").ok_or("no answer")?;
+            let targets = body["data"]["activeTargets"]
+                .as_array()
+                .ok_or("no targets")?;
+            let up: BTreeSet<String> = targets
+                .iter()
+                .filter(|t| t["health"] == "up")
+                .filter_map(|t| t["labels"]["job"].as_str().map(str::to_owned))
+                .collect();
+            if up.len() == 15 {
+                Ok(up)
+            } else {
+                Err(format!("{up:?}"))
+            }
+        },
+    );
+    assert_eq!(jobs, names);
+
+    // Every dashboard query returns data: for every service (each at least serves its
+    // scrapes), errors for some, and agent invocations for the agent runtime alone,
+    // the one service owning those counters.
+    for query in dashboard_queries() {
+        let path = format!("/api/v1/query?query={}", percent_encode(&query));
+        let jobs = eventually(
+            &format!("`{query}` returns data"),
+            Duration::from_secs(60),
+            || {
+                let body = get_json(prometheus_addr, &path).ok_or("no answer")?;
+                let jobs: BTreeSet<String> = body["data"]["result"]
+                    .as_array()
+                    .ok_or_else(|| body.to_string())?
+                    .iter()
+                    .filter_map(|r| r["metric"]["job"].as_str().map(str::to_owned))
+                    .collect();
+                let enough = if query.contains("mona_agent_invocations_total") {
+                    jobs.len() == 1 && jobs.contains("agent-runtime")
+                } else if query.contains("mona_http_request_errors_total") {
+                    !jobs.is_empty()
+                } else {
+                    jobs == names
+                };
+                if enough {
+                    Ok(jobs)
+                } else {
+                    Err(body.to_string())
+                }
+            },
+        );
+        eprintln!("{:>3} jobs: {query}", jobs.len());
+    }
+
+    // The telemetry API's rates agree that traffic flows through the gateway and the
+    // agent runtime.
+    let services = get_json(telemetry, "/api/v1/services?window=60").expect("services");
+    let by_name = |name: &str| {
+        services["services"]
+            .as_array()
+            .and_then(|list| list.iter().find(|s| s["service"] == name).cloned())
+            .unwrap_or_else(|| panic!("{name} in {services}"))
+    };
+    assert!(
+        by_name("api-gateway")["request_rate"].as_f64() > Some(0.0),
+        "{services}"
+    );
+    assert!(
+        by_name("agent-runtime")["agent_invocation_rate"].as_f64() > Some(0.0),
+        "{services}"
+    );
+
+    // Everything started here stops: the fleet cleanly on SIGTERM.
+    let status = terminate(&mut prometheus.0, Duration::from_secs(20));
+    assert!(status.success(), "prometheus: {status:?}");
+    let status = terminate(&mut fleet_process.0, Duration::from_secs(20));
+    let mut stdout = String::new();
+    if let Some(out) = fleet_process.0.stdout.take() {
+        BufReader::new(out)
+            .lines()
+            .map_while(Result::ok)
+            .for_each(|l| stdout.push_str(&(l + "\n")));
+    }
+    let mut stderr = String::new();
+    if let Some(mut err) = fleet_process.0.stderr.take() {
+        let _ = err.read_to_string(&mut stderr);
+    }
+    assert!(status.success(), "fleet: {status:?}\n{stdout}\n{stderr}");
+    assert!(stdout.contains("all 15 services up"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("stopped"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,140 @@
+//! The Prometheus text format 0.0.4: lines separated by `\n`, tokens by any number of
+//! spaces and tabs, `#` comments, `# HELP` and `# TYPE` metadata.
+
+use super::error::{ErrorReason, Expected, Keyword, NumberField, ParseError};
+use super::number::parse_i64;
+use super::parser::{ParsedLabels, Parser, scan_metric_name, scan_token, skip_blanks};
+use super::{MetricType, Format, Sample, Timestamp};
+
+impl<'a> Parser<'a> {
+    pub(super) fn run_prometheus(&mut self) -> Result<(), ParseError> {
+        let b = self.b;
+        let mut i = 0;
+        while i < b.len() {
+            i = skip_blanks(b, i);
+            i = match b.get(i) {
+                None => return Err(self.err(i, ErrorReason::MissingNewline)),
+                Some(b'\n') => i + 1,
+                Some(b'#') => self.prom_comment(i + 1)?,
+                Some(_) => self.prom_sample(i)?,
+            };
+        }
+        Ok(())
+    }
+
+    /// A line starting with `#` (at `start - 1`): `# HELP`, `# TYPE`, or a comment.
+    fn prom_comment(&mut self, start: usize) -> Result<usize, ParseError> {
+        let b = self.b;
+        let word = skip_blanks(b, start);
+        let word_end = scan_token(b, word);
+        let keyword = match b.get(word..word_end) {
+            Some(b"HELP") => Keyword::Help,
+            Some(b"TYPE") => Keyword::Type,
+            _ => return self.skip_line(word_end),
+        };
+        if !matches!(b.get(word_end), Some(b' ' | b'\t')) {
+            // `# HELP` alone, or `# HELPER`: a comment.
+            return self.skip_line(word_end);
+        }
+        let name_start = skip_blanks(b, word_end);
+        let name_end = scan_metric_name(b, name_start);
+        match b.get(name_end) {
+            // Nothing to record: `# HELP` with only blanks, or `# HELP name`.
+            Some(b'\n') => return Ok(name_end + 1),
+            None => return Err(self.err(name_end, ErrorReason::MissingNewline)),
+            Some(b' ' | b'\t') if name_end > name_start => {}
+            Some(_) if name_end == name_start => {
+                return Err(self.expected(name_start, Expected::MetricName));
+            }
+            Some(_) => return Err(self.expected(name_end, Expected::Blank)),
+        }
+        let text = skip_blanks(b, name_end);
+        match b.get(text) {
+            // `# HELP name ` with no text: nothing to record.
+            Some(b'\n') => return Ok(text + 1),
+            None => return Err(self.err(text, ErrorReason::MissingNewline)),
+            Some(_) => {}
+        }
+        let name = self.text(name_start, name_end);
+        let family = self.metadata_family(keyword, name, name_start)?;
+        let end = match keyword {
+            Keyword::Help => {
+                let (help, end) = self.help_text(text)?;
+                if let Some(f) = self.families.get_mut(family) {
+                    f.help = Some(help).filter(|h| !h.is_empty());
+                }
+                end
+            }
+            _ => {
+                let type_end = scan_token(b, text);
+                let word = self.text(text, type_end);
+                if word.is_empty() {
+                    return Err(self.expected(text, Expected::LineEnd));
+                }
+                let Some(kind) = MetricType::from_keyword(word, Format::Prometheus) else {
+                    let unknown = ErrorReason::UnknownType(word.to_owned());
+                    return Err(self.err(text, unknown));
+                };
+                let end = skip_blanks(b, type_end);
+                self.expect_line_end(end)?;
+                if let Some(f) = self.families.get_mut(family) {
+                    f.kind = kind;
+                }
+                end
+            }
+        };
+        if let Some(meta) = self.meta.get_mut(family) {
+            meta.set(keyword);
+        }
+        Ok(end + 1)
+    }
+
+    /// A sample line whose name starts at `start`.
+    #[inline]
+    fn prom_sample(&mut self, start: usize) -> Result<usize, ParseError> {
+        let b = self.b;
+        let name_end = scan_metric_name(b, start);
+        if name_end == start {
+            return Err(self.expected(start, Expected::MetricName));
+        }
+        let name = self.text(start, name_end);
+        let (family, suffix) = self.sample_family(name, start)?;
+
+        let mut i = skip_blanks(b, name_end);
+        let mut labels = ParsedLabels::default();
+        if b.get(i) == Some(&b'{') {
+            labels = self.labels(i)?;
+            i = skip_blanks(b, labels.end);
+        }
+
+        if self.at_token_end(i) {
+            return Err(match b.get(i) {
+                Some(b'\n') | None => self.err(i, ErrorReason::MissingValue),
+                Some(_) => self.expected(i, Expected::Number),
+            });
+        }
+        let (value, value_end) = self.number_token(i, NumberField::Value, true)?;
+
+        i = skip_blanks(b, value_end);
+        let mut timestamp = None;
+        if !matches!(b.get(i), Some(b'\n' | b'\r') | None) {
+            let end = scan_token(b, i);
+            let ms = parse_i64(b.get(i..end).unwrap_or(&[]))
+                .map_err(|e| self.number_error(i, end, NumberField::Timestamp, e))?;
+            timestamp = Some(Timestamp::Millis(ms));
+            i = skip_blanks(b, end);
+        }
+        self.expect_line_end(i)?;
+        self.check_special_labels(family, suffix, &labels, start)?;
+
+        self.samples.push(Sample {
+            name,
+            labels: labels.set,
+            value,
+            timestamp,
+            exemplar: None,
+            family,
+        });
+        Ok(i + 1)
+    }
+}

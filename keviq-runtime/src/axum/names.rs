@@ -1,0 +1,17 @@
+//! The names of the metrics every keviq service serves, for the code that reads
+//! them back (the telemetry service, dashboards built in Rust). DESIGN.md fixes
+//! them byte for byte; a unit test checks each against the declaration.
+
+/// Total HTTP requests, by `method`, `path` and `status`.
+pub const HTTP_REQUESTS_TOTAL: &str = "mona_http_requests_total";
+/// The request-duration histogram family, by `method` and `path`: its series are
+/// `_bucket`, `_sum` and `_count`.
+pub const HTTP_REQUEST_DURATION_MS: &str = "mona_http_request_duration_ms";
+/// HTTP requests answered with status >= 500, by `method` and `path`.
+pub const HTTP_REQUEST_ERRORS_TOTAL: &str = "mona_http_request_errors_total";
+/// HTTP requests being handled.
+pub const HTTP_REQUESTS_IN_FLIGHT: &str = "mona_http_requests_in_flight";
+/// `keviq_service_info{service="<name>"} 1`: the service serving the exposition.
+pub const SERVICE_INFO: &str = "keviq_service_info";
+/// The label of [`SERVICE_INFO`] that names the service.
+pub const SERVICE_LABEL: &str = "service";

@@ -1,0 +1,329 @@
+//! Correlation IDs: `X-Request-ID` on every request, in every log line, on every
+//! outgoing call, and on the response.
+//!
+//! [`RequestIdLayer`] keeps a well-formed incoming `X-Request-ID` and otherwise
+//! generates a UUID (v4). A value is well-formed when it is 1 to [`MAX_LEN`] bytes of
+//! printable ASCII without spaces (`0x21..=0x7E`). A malformed value (CR/LF, control
+//! characters, NUL, non-ASCII, too long) is never echoed and never logged: only its
+//! length is.
+//!
+//! The ID is then
+//! 1. stored in the request's extensions as tower-http's
+//!    [`RequestId`](tower_http::request_id::RequestId), and written back to the
+//!    request's header so handlers see the normalised value;
+//! 2. available to any code of the request's task through [`current`];
+//! 3. a field of the `request` span the handler runs in, so every log record of the
+//!    request carries it;
+//! 4. set on the response.
+//!
+//! [`ForwardRequestIdLayer`] puts the current ID on outgoing requests of an HTTP
+//! client (any tower `Service`, such as hyper-util's client).
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use keviq_runtime::axum::request_id::{self, RequestIdLayer};
+//!
+//! let app: Router = Router::new()
+//!     .route("/", get(|| async { request_id::current().map(|id| id.to_string()).unwrap_or_default() }))
+//!     .layer(RequestIdLayer::new());
+//! ```
+//!
+//! tower-http's `SetRequestIdLayer` keeps any incoming value as is, so keviq checks
+//! the value itself; it reuses tower-http's `RequestId` extension so tower-http's own
+//! layers (and users who read it) interoperate.
+//!
+//! A task spawned with `tokio::spawn` does not inherit the request's scope: wrap its
+//! future in [`scope`] with the ID from [`current`] to keep it.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http::{HeaderName, HeaderValue, Request, Response};
+use tokio::task::futures::TaskLocalFuture;
+use tracing::instrument::{Instrument, Instrumented};
+
+/// The header: `x-request-id`.
+pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The longest incoming value kept, in bytes.
+pub const MAX_LEN: usize = 128;
+
+/// The correlation ID of a request.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    /// The ID as text (always printable ASCII).
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().unwrap_or_default()
+    }
+
+    /// The ID as a header value.
+    pub fn header_value(&self) -> &HeaderValue {
+        &self.0
+    }
+
+    /// A fresh random ID (a UUID v4, from a thread-local generator: no system call
+    /// per request).
+    pub fn generate() -> Self {
+        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+        Self(HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("invalid")))
+    }
+
+    /// The incoming value if it is well-formed (see the [module docs](self)).
+    pub fn parse(value: &HeaderValue) -> Option<Self> {
+        is_well_formed(value.as_bytes()).then(|| Self(value.clone()))
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RequestId({:?})", self.as_str())
+    }
+}
+
+/// Printable ASCII without spaces, 1 to [`MAX_LEN`] bytes.
+pub fn is_well_formed(value: &[u8]) -> bool {
+    !value.is_empty() && value.len() <= MAX_LEN && value.iter().all(|b| (0x21..=0x7e).contains(b))
+}
+
+/// What the request's task knows about it.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestContext {
+    pub(crate) id: RequestId,
+    pub(crate) service: Option<&'static str>,
+}
+
+tokio::task_local! {
+    static CONTEXT: RequestContext;
+}
+
+/// The ID of the request the current task is handling, if any.
+pub fn current() -> Option<RequestId> {
+    CONTEXT.try_with(|c| c.id.clone()).ok()
+}
+
+/// The service handling the current task's request, if it was named.
+pub(crate) fn current_service() -> Option<&'static str> {
+    CONTEXT.try_with(|c| c.service).ok().flatten()
+}
+
+/// Runs `future` with `id` as its current request ID, for work moved to another task.
+pub async fn scope<F: Future>(id: RequestId, future: F) -> F::Output {
+    let service = current_service();
+    CONTEXT.scope(RequestContext { id, service }, future).await
+}
+
+/// Assigns, scopes, logs and echoes request IDs. See the [module docs](self).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestIdLayer {
+    service: Option<&'static str>,
+}
+
+impl RequestIdLayer {
+    /// The layer.
+    pub const fn new() -> Self {
+        Self { service: None }
+    }
+
+    /// Also names the service in the request's scope (for the `service` field of
+    /// JSON logs when several services share a process).
+    pub const fn service(mut self, name: &'static str) -> Self {
+        self.service = Some(name);
+        self
+    }
+}
+
+impl<S> tower_layer::Layer<S> for RequestIdLayer {
+    type Service = SetRequestId<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        SetRequestId {
+            inner,
+            service: self.service,
+        }
+    }
+}
+
+/// The service [`RequestIdLayer`] wraps.
+#[derive(Debug, Clone)]
+pub struct SetRequestId<S> {
+    inner: S,
+    service: Option<&'static str>,
+}
+
+impl<S, B, ResBody> tower_service::Service<Request<B>> for SetRequestId<S>
+where
+    S: tower_service::Service<Request<B>, Response = Response<ResBody>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = SetRequestIdFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let incoming = req.headers().get(&HEADER);
+        let kept = incoming.and_then(RequestId::parse);
+        // Only a replaced value's length is ever logged, never the value.
+        let rejected_len = if kept.is_none() {
+            incoming.map(HeaderValue::len)
+        } else {
+            None
+        };
+        let generated = kept.is_none();
+        let id = kept.unwrap_or_else(RequestId::generate);
+        let span = tracing::info_span!(
+            "request",
+            request_id = id.as_str(),
+            method = %req.method(),
+            uri = %req.uri().path(),
+        );
+        if let Some(len) = rejected_len {
+            span.in_scope(|| tracing::debug!(len, "replaced a malformed X-Request-ID header"));
+        }
+        if generated {
+            req.headers_mut().insert(HEADER, id.0.clone());
+        }
+        req.extensions_mut()
+            .insert(tower_http::request_id::RequestId::new(id.0.clone()));
+        let context = RequestContext {
+            id: id.clone(),
+            service: self.service,
+        };
+        let inner = CONTEXT.scope(context, self.inner.call(req).instrument(span));
+        SetRequestIdFuture {
+            inner,
+            id: Some(id),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Response future of [`SetRequestId`].
+    pub struct SetRequestIdFuture<F> {
+        #[pin]
+        inner: TaskLocalFuture<RequestContext, Instrumented<F>>,
+        id: Option<RequestId>,
+    }
+}
+
+impl<F, ResBody, E> Future for SetRequestIdFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut result = std::task::ready!(this.inner.poll(cx));
+        if let (Ok(response), Some(id)) = (&mut result, this.id.take()) {
+            response.headers_mut().insert(HEADER, id.0);
+        }
+        Poll::Ready(result)
+    }
+}
+
+impl<F> fmt::Debug for SetRequestIdFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SetRequestIdFuture")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sets `X-Request-ID` on outgoing requests from the current request's scope, unless
+/// the request already has one.
+///
+/// ```
+/// use keviq_runtime::axum::request_id::ForwardRequestIdLayer;
+/// use tower::ServiceBuilder;
+/// # fn wrap<C>(client: C) -> impl Sized {
+/// let client = ServiceBuilder::new().layer(ForwardRequestIdLayer::new()).service(client);
+/// # client }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ForwardRequestIdLayer {
+    _private: (),
+}
+
+impl ForwardRequestIdLayer {
+    /// The layer.
+    pub const fn new() -> Self {
+        Self { _private: () }
+    }
+}
+
+impl<S> tower_layer::Layer<S> for ForwardRequestIdLayer {
+    type Service = ForwardRequestId<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        ForwardRequestId { inner }
+    }
+}
+
+/// The client service [`ForwardRequestIdLayer`] wraps.
+#[derive(Debug, Clone)]
+pub struct ForwardRequestId<S> {
+    inner: S,
+}
+
+impl<S, B> tower_service::Service<Request<B>> for ForwardRequestId<S>
+where
+    S: tower_service::Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        if !req.headers().contains_key(&HEADER)
+            && let Some(id) = current()
+        {
+            req.headers_mut().insert(HEADER, id.0);
+        }
+        self.inner.call(req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_formed_values() {
+        assert!(is_well_formed(b"abc-123"));
+        assert!(is_well_formed(&[b'a'; MAX_LEN]));
+        for bad in [
+            &b""[..],
+            b"a b",
+            b"a\r\nb",
+            b"a\0",
+            b"\x7f",
+            "é".as_bytes(),
+            &[b'a'; MAX_LEN + 1],
+        ] {
+            assert!(!is_well_formed(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn generated_ids_are_uuids() {
+        let id = RequestId::generate();
+        assert_eq!(id.as_str().len(), 36);
+        assert!(uuid::Uuid::parse_str(id.as_str()).is_ok());
+        assert_ne!(id, RequestId::generate());
+    }
+}

@@ -1,0 +1,130 @@
+//! Why the API refused a request, and the JSON it answers with.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+/// A refused request: a `400` for a bad query (naming the parameter when one is at
+/// fault), a `503` when the database fails. Both answer
+/// `{"error": "<message>", "parameter": "<name>" | null}`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The query string does not decode.
+    #[error("malformed query string: {0}")]
+    MalformedQuery(String),
+    /// A parameter the endpoint does not take (its name, shortened for the message).
+    #[error("unknown parameter `{0}`; expected metric, target, since, until, label, limit")]
+    UnknownParameter(String),
+    /// A number outside its range, or not a number.
+    #[error("`{parameter}` must be a number from {min} to {max}")]
+    OutOfRange {
+        /// The parameter.
+        parameter: &'static str,
+        /// The smallest value accepted.
+        min: f64,
+        /// The largest value accepted.
+        max: f64,
+    },
+    /// `history` other than `0`, `1`, `false`, `true`.
+    #[error("`history` must be 0 or 1")]
+    History,
+    /// No `metric`.
+    #[error("`metric` is required")]
+    MissingMetric,
+    /// A `metric` that is no valid sample name.
+    #[error("`metric` is not a valid metric name")]
+    InvalidMetric,
+    /// `since` later than `until`.
+    #[error("`since` is after `until`")]
+    SinceAfterUntil,
+    /// A `label` matcher that is not `name=value`.
+    #[error("`label` must be `name=value`")]
+    LabelMatcher,
+    /// The database failed (logged; the message says no more).
+    #[error("the database is unavailable")]
+    Unavailable,
+}
+
+impl ApiError {
+    /// The parameter at fault, if one is.
+    pub fn parameter(&self) -> Option<&'static str> {
+        match self {
+            Self::MalformedQuery(_) | Self::UnknownParameter(_) | Self::Unavailable => None,
+            Self::OutOfRange { parameter, .. } => Some(*parameter),
+            Self::History => Some("history"),
+            Self::MissingMetric | Self::InvalidMetric => Some("metric"),
+            Self::SinceAfterUntil => Some("since"),
+            Self::LabelMatcher => Some("label"),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "query failed");
+        Self::Unavailable
+    }
+}
+
+/// The body of an error answer.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// What is wrong, in words.
+    pub error: String,
+    /// The parameter at fault, or `null`.
+    pub parameter: Option<&'static str>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.to_string(),
+            parameter: self.parameter(),
+        };
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_and_parameters() {
+        let e = ApiError::OutOfRange {
+            parameter: "window",
+            min: 1.0,
+            max: 86_400.0,
+        };
+        assert_eq!(e.to_string(), "`window` must be a number from 1 to 86400");
+        assert_eq!(
+            (e.status(), e.parameter()),
+            (StatusCode::BAD_REQUEST, Some("window"))
+        );
+        assert_eq!(
+            ApiError::Unavailable.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(ApiError::UnknownParameter("x".into()).parameter(), None);
+        let json = serde_json::to_string(&ErrorBody {
+            error: ApiError::LabelMatcher.to_string(),
+            parameter: ApiError::LabelMatcher.parameter(),
+        })
+        .expect("serializes");
+        assert_eq!(
+            json,
+            r#"{"error":"`label` must be `name=value`","parameter":"label"}"#
+        );
+    }
+}

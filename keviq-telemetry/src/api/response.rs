@@ -1,0 +1,189 @@
+//! The JSON answers of the API, one type each. Times are Unix seconds; fields keep
+//! their order in the JSON.
+
+use std::time::SystemTime;
+
+use serde::{Serialize, Serializer};
+
+use crate::analytics::ServiceHealth;
+use crate::sample::Labels;
+use crate::scrape::TargetHealth;
+use crate::store::{StoredSample, epoch_ms};
+
+/// Seconds since the epoch, with milliseconds.
+fn seconds(t: SystemTime) -> f64 {
+    epoch_ms(t) as f64 / 1000.0
+}
+
+/// One element of `GET /api/v1/targets`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetEntry {
+    /// `host:port`.
+    pub target: String,
+    /// The service the target is ([`TargetHealth::service_name`]).
+    pub service: String,
+    /// Whether the last scrape succeeded.
+    pub up: bool,
+    /// When the last scrape started; `null` before the first.
+    pub last_scrape: Option<f64>,
+    /// How long the last scrape took, in ms.
+    pub last_duration_ms: Option<f64>,
+    /// Why the last scrape failed.
+    pub last_error: Option<String>,
+    /// Failed scrapes since the last success.
+    pub consecutive_failures: u32,
+    /// Samples of the last successful scrape.
+    pub samples: usize,
+}
+
+impl From<TargetHealth> for TargetEntry {
+    fn from(h: TargetHealth) -> Self {
+        Self {
+            target: h.target.to_string(),
+            service: h.service_name(),
+            up: h.up,
+            last_scrape: h.last_scrape.map(seconds),
+            last_duration_ms: h.last_duration.map(|d| d.as_secs_f64() * 1000.0),
+            last_error: h.last_error,
+            consecutive_failures: h.consecutive_failures,
+            samples: h.samples,
+        }
+    }
+}
+
+/// `GET /api/v1/services`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServicesResponse {
+    /// The window the rates are over, at most.
+    pub window_seconds: f64,
+    /// One entry per target.
+    pub services: Vec<ServiceEntry>,
+}
+
+/// One target's figures over the window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceEntry {
+    /// `host:port`.
+    pub target: String,
+    /// The service the target is.
+    pub service: String,
+    /// Whether the last scrape succeeded.
+    pub up: bool,
+    /// When the last scrape started; `null` before the first.
+    pub last_scrape: Option<f64>,
+    /// The rates and latency quantiles over the window, as fields of this object.
+    #[serde(flatten)]
+    pub health: ServiceHealth,
+    /// With `history=1`: requests per second in each of the last 60 minutes, oldest
+    /// first; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<f64>>,
+}
+
+impl ServiceEntry {
+    /// The entry of a target with its health over the window.
+    pub fn new(target: &TargetHealth, health: ServiceHealth, history: Option<Vec<f64>>) -> Self {
+        Self {
+            target: target.target.to_string(),
+            service: target.service_name(),
+            up: target.up,
+            last_scrape: target.last_scrape.map(seconds),
+            health,
+            history,
+        }
+    }
+}
+
+/// One element of `GET /api/v1/samples`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SampleEntry {
+    /// `host:port` it was scraped from.
+    pub target: String,
+    /// The sample name.
+    pub metric: String,
+    /// The labels, as an object.
+    pub labels: Labels,
+    /// The value: a number, or `"NaN"`, `"inf"`, `"-inf"` as text (JSON has no such
+    /// numbers).
+    #[serde(serialize_with = "number_or_text")]
+    pub value: f64,
+    /// The scrape time.
+    pub timestamp: f64,
+}
+
+impl From<StoredSample> for SampleEntry {
+    fn from(r: StoredSample) -> Self {
+        Self {
+            target: r.target,
+            metric: r.sample.name,
+            labels: r.sample.labels,
+            value: r.sample.value,
+            timestamp: r.ts_ms as f64 / 1000.0,
+        }
+    }
+}
+
+fn number_or_text<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    if value.is_finite() {
+        serializer.serialize_f64(*value)
+    } else {
+        serializer.collect_str(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use keviq::MetricType;
+
+    use super::*;
+    use crate::sample::Sample;
+
+    #[test]
+    fn samples_keep_their_shape_and_spell_out_non_finite_values() {
+        let entry = |value| {
+            let r = StoredSample {
+                target: "h:1".into(),
+                ts_ms: 1_500,
+                sample: Sample {
+                    name: "m".into(),
+                    metric_type: MetricType::Unknown,
+                    labels: [("path", "/")].into_iter().collect(),
+                    value,
+                    timestamp_ms: None,
+                },
+            };
+            serde_json::to_string(&SampleEntry::from(r)).expect("serializes")
+        };
+        assert_eq!(
+            entry(2.5),
+            r#"{"target":"h:1","metric":"m","labels":{"path":"/"},"value":2.5,"timestamp":1.5}"#
+        );
+        assert!(entry(f64::NAN).contains(r#""value":"NaN""#));
+        assert!(entry(f64::NEG_INFINITY).contains(r#""value":"-inf""#));
+    }
+
+    #[test]
+    fn service_entries_keep_their_shape() {
+        let target = TargetHealth::never_scraped(crate::config::Target {
+            host: "api-gateway".into(),
+            port: 8000,
+        });
+        let health = ServiceHealth {
+            request_rate: 2.0,
+            error_rate: 0.0,
+            p50_ms: Some(1.5),
+            p99_ms: None,
+            agent_invocation_rate: None,
+        };
+        let json = |history| {
+            serde_json::to_string(&ServiceEntry::new(&target, health, history)).expect("json")
+        };
+        assert_eq!(
+            json(None),
+            r#"{"target":"api-gateway:8000","service":"api-gateway","up":false,"last_scrape":null,"request_rate":2.0,"error_rate":0.0,"p50_ms":1.5,"p99_ms":null,"agent_invocation_rate":null}"#
+        );
+        assert!(
+            json(Some(vec![0.5])).ends_with(r#""agent_invocation_rate":null,"history":[0.5]}"#)
+        );
+    }
+}

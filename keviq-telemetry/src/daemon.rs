@@ -1,0 +1,150 @@
+//! The telemetry service's run mode: the store, the scrape, write and retention
+//! loops, and the HTTP server, with the [`Settings`] of [`crate::config`].
+//!
+//! [`start`] opens the store and starts the loops, for a caller that serves the
+//! routes itself (the fleet demo); [`run`] is the whole process: it reads the
+//! environment, serves on `KEVIQ_LISTEN` until Ctrl-C or SIGTERM, then writes what it
+//! has accepted.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::api::{AppState, app};
+use crate::config::{ConfigError, Settings};
+use crate::scrape::Scraper;
+use crate::store::{Store, StoreError};
+use crate::writer::{DEFAULT_BUFFER_SAMPLES, STORAGE, Writer};
+
+/// Why the telemetry service stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// A configuration variable is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The server failed.
+    #[error(transparent)]
+    Serve(#[from] keviq::axum::ServeError),
+}
+
+/// The telemetry service started: its routes, with the scrape, write and retention
+/// loops running in the background until [`Started::stop`].
+#[derive(Debug)]
+pub struct Started {
+    /// The instrumented routes, to serve.
+    pub router: axum::Router,
+    /// The scraper, for its targets' health.
+    pub scraper: Arc<Scraper>,
+    stop: watch::Sender<bool>,
+    scraping: JoinHandle<()>,
+    writing: JoinHandle<()>,
+}
+
+/// Longest [`Started::stop`] waits for the last writes (a database that is down).
+const FINAL_WRITE_LIMIT: Duration = Duration::from_secs(15);
+
+impl Started {
+    /// Stops scraping (a round in progress finishes, within the scrape timeout), then
+    /// writes every scrape accepted, waiting at most 15 s for the database.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(e) = self.scraping.await {
+            tracing::error!(error = %e, "the scrape task failed");
+        }
+        // The scraper's end dropped the hand-over: the writer drains it and returns.
+        match tokio::time::timeout(FINAL_WRITE_LIMIT, self.writing).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the writer task failed"),
+            Err(_) => tracing::error!(
+                buffered = STORAGE.buffered.get(),
+                "the database took too long: samples still buffered are not written"
+            ),
+        }
+    }
+}
+
+/// Completes once `true` is sent, or the sender is dropped.
+async fn until_stopped(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// Opens the database and starts the background loops. `settings.listen` is not
+/// used: the caller serves [`Started::router`].
+///
+/// # Errors
+/// An unusable database.
+pub async fn start(settings: Settings) -> Result<Started, DaemonError> {
+    let store = Store::connect(&settings.database_url).await?;
+    tracing::info!(
+        targets = settings.scrape.targets.len(),
+        interval_s = settings.scrape.interval.as_secs_f64(),
+        backend = ?store.backend(),
+        "telemetry service starting"
+    );
+    let scraper = Scraper::new(settings.scrape);
+    let (stop, stopped) = watch::channel(false);
+
+    let (handover, writing) = Writer::new(store.clone(), DEFAULT_BUFFER_SAMPLES).start();
+    // The hand-over moves into the scrape task: when scraping stops, the writer
+    // drains what it was given and returns.
+    let scraping = tokio::spawn(Scraper::run(
+        scraper.clone(),
+        move |scrape| handover.send(scrape),
+        until_stopped(stopped.clone()),
+    ));
+    let retention = tokio::spawn(crate::retention::run(store.clone(), settings.retention));
+    tokio::spawn(async move {
+        until_stopped(stopped).await;
+        retention.abort();
+    });
+
+    let router = app(AppState {
+        scraper: scraper.clone(),
+        store,
+    });
+    Ok(Started {
+        router,
+        scraper,
+        stop,
+        scraping,
+        writing,
+    })
+}
+
+/// Runs the telemetry service with the environment's settings, serving on
+/// `settings.listen` until Ctrl-C or SIGTERM, then writes what it has accepted.
+///
+/// # Errors
+/// Bad configuration (naming the variable), an unusable database, an address that
+/// cannot be bound, or a server failure.
+pub async fn run() -> Result<(), DaemonError> {
+    let settings = Settings::from_env()?;
+    let listen = settings.listen;
+    let started = start(settings).await?;
+    // Installed before the server can be reached, so no signal is missed.
+    let shutdown = keviq::axum::shutdown_signal();
+    let served = serve(listen, started.router.clone(), shutdown).await;
+    started.stop().await;
+    served?;
+    Ok(())
+}
+
+async fn serve(
+    addr: SocketAddr,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), keviq::axum::ServeError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| keviq::axum::ServeError::Bind { addr, source })?;
+    // The bound address, so port 0 reports the port the system chose.
+    tracing::info!(addr = %listener.local_addr().unwrap_or(addr), "listening");
+    keviq::axum::serve_listener(listener, router, shutdown).await
+}

@@ -1,0 +1,4 @@
+#[derive(keviq::LabelValue)]
+enum Never {}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(keviq::LabelValue)]
+enum Level<const N: usize> {
+    Low,
+    High,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+#[derive(keviq::LabelValue)]
+enum Outcome {
+    Ok,
+    #[label(renam = "failed")]
+    Error,
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+fn cpu_seconds() -> Option<f64> {
+    Some(1.0)
+}
+
+keviq::metric! {
+    /// CPU time
+    #[metric(read = cpu_seconds)]
+    pub static CPU: Counter = "process_cpu_seconds_total";
+}
+
+fn main() {
+    // A metric read from a function is not recorded into.
+    CPU.inc();
+}
