@@ -60,20 +60,37 @@
 //!
 //! # Declaring metrics
 //!
-//! `metric!` takes statics of two shapes: a group, `static NAME: Struct { field: Kind
-//! = "name", ... }`, which generates `Struct` with one typed field per metric; and a
-//! single metric, `static NAME: Kind = "name";`. `Kind` is `Counter`, `Gauge`,
-//! `FloatGauge` or `Histogram`, optionally followed by labels in parentheses,
-//! `(method: HttpMethod, path: &str)`, which become the typed arguments of the
-//! generated `labels(..)` method. Each metric needs a doc comment: it is the
-//! `# HELP` text.
+//! `metric!` takes items of three shapes:
+//! - a group, `static NAME: Struct { field: Kind = "name", ... }`, which generates
+//!   `Struct` with one typed field per metric and a registered static of it;
+//! - a single metric, `static NAME: Kind = "name";`;
+//! - a group type alone, `struct Struct { ... }`, with no static and no
+//!   registration: for sets that each owner instantiates with `Struct::new()` and
+//!   renders through a registry of its own (`Registry::from_registrations(&set.registrations())`),
+//!   as keviq does for each service's HTTP metrics.
+//!
+//! `Kind` is `Counter`, `Gauge`, `FloatGauge` or `Histogram`, optionally followed by
+//! labels in parentheses, `(method: HttpMethod, path: &str)`, which become the typed
+//! arguments of the generated `labels(..)` method. Each metric needs a doc comment: it
+//! is the `# HELP` text. Every group struct has `const fn new()` and
+//! `registrations()`.
 //!
 //! Options go in `#[metric(...)]` above the metric:
 //! - `buckets = [..]`: histogram bounds (default: [`DEFAULT_MS_BUCKETS`]);
 //! - `unit = ".."`: the OpenMetrics unit, which must end the name;
 //! - `max_series = N`: the series cap of a family with free-form labels (default
 //!   [`DEFAULT_MAX_SERIES`]); label sets past it fold into one series labeled
-//!   `__overflow__`, counted in `keviq_series_overflow_total`.
+//!   `__overflow__`, counted in `keviq_series_overflow_total`;
+//! - `read = path`: an unlabeled counter or gauge whose value the function
+//!   `fn() -> Option<f64>` reads at each render ([`Observed`]), for values kept
+//!   elsewhere (a queue's length, the process's CPU time).
+//!
+//! On a static or struct, `#[metric(crate = path)]` names where keviq is when it is
+//! not `::keviq` (a re-export, or keviq's own runtime with `crate = crate`), like
+//! serde's `#[serde(crate = "..")]`.
+//!
+//! A mistake in one metric or option is reported on its token, and the rest of the
+//! block still expands, so the editor keeps every other static while you type.
 //!
 //! # Labels
 //!
@@ -126,9 +143,9 @@ pub use keviq_runtime::axum::request_id;
 #[cfg(feature = "service")]
 pub use keviq_runtime::logging;
 pub use keviq_runtime::{
-    Counter, DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Family, FloatGauge, Format, Gauge,
-    Histogram, HttpMethod, LabelValue, LabeledCounter, LabeledHistogram, MetricType,
-    OVERFLOW_LABEL_VALUE, Observed, Registry, RegistryError, Str, encode, model,
+    Counter, DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Family, FloatGauge, Format, Gauge, Histogram,
+    HttpMethod, LabelValue, LabeledCounter, LabeledHistogram, MetricType, OVERFLOW_LABEL_VALUE,
+    Observed, Registry, RegistryError, Str, encode, model,
 };
 
 /// Registrations by hand: the descriptor of a family, where it was declared, and

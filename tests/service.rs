@@ -15,8 +15,8 @@ use http::{HeaderValue, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use keviq::request_id::{self, ForwardRequestIdLayer};
 use keviq::axum::MetricsLayer;
+use keviq::request_id::{self, ForwardRequestIdLayer};
 use keviq::{Format, Registry};
 use tower::{ServiceBuilder, ServiceExt};
 

@@ -6,12 +6,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use keviq_model::MetricType;
-
-use crate::descriptor::{Descriptor, Site};
-use crate::metric::Observed;
-use crate::registration::Registration;
-
 /// Fields of `/proc/self/stat` after the command name, 0 being field 3 (`state`).
 fn stat_fields() -> Option<Vec<u64>> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
@@ -71,53 +65,28 @@ pub fn now_seconds() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-macro_rules! process_metric {
-    ($static:ident, $name:literal, $kind:ident, $help:literal, $read:path) => {
-        static $static: Observed = Observed::new($read);
-        inventory::submit! {
-            Registration::new(
-                Descriptor::new($name, $help, MetricType::$kind, &[], Site { file: file!(), line: line!() }),
-                &$static,
-            )
-        }
-    };
+keviq_macros::metric! {
+    /// The process metrics every Prometheus client library serves, with their usual
+    /// names and help texts.
+    #[metric(crate = crate)]
+    static PROCESS: ProcessMetrics {
+        /// Total user and system CPU time spent in seconds.
+        #[metric(read = cpu_seconds)]
+        cpu: Counter = "process_cpu_seconds_total",
+        /// Resident memory size in bytes.
+        #[metric(read = resident_bytes)]
+        resident_memory: Gauge = "process_resident_memory_bytes",
+        /// Start time of the process since unix epoch in seconds.
+        #[metric(read = start_time)]
+        start_time: Gauge = "process_start_time_seconds",
+        /// Number of open file descriptors.
+        #[metric(read = open_fds)]
+        open_fds: Gauge = "process_open_fds",
+        /// Maximum number of open file descriptors.
+        #[metric(read = max_fds)]
+        max_fds: Gauge = "process_max_fds",
+    }
 }
-
-process_metric!(
-    CPU,
-    "process_cpu_seconds_total",
-    Counter,
-    "Total user and system CPU time spent in seconds.",
-    cpu_seconds
-);
-process_metric!(
-    RSS,
-    "process_resident_memory_bytes",
-    Gauge,
-    "Resident memory size in bytes.",
-    resident_bytes
-);
-process_metric!(
-    START,
-    "process_start_time_seconds",
-    Gauge,
-    "Start time of the process since unix epoch in seconds.",
-    start_time
-);
-process_metric!(
-    OPEN_FDS,
-    "process_open_fds",
-    Gauge,
-    "Number of open file descriptors.",
-    open_fds
-);
-process_metric!(
-    MAX_FDS,
-    "process_max_fds",
-    Gauge,
-    "Maximum number of open file descriptors.",
-    max_fds
-);
 
 #[cfg(test)]
 mod tests {

@@ -170,4 +170,3 @@ fn sort(entries: &mut [Registration]) {
         key(a).cmp(&key(b))
     });
 }
-

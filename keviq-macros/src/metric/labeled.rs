@@ -168,6 +168,8 @@ pub(crate) fn wrapper(
         #[allow(non_camel_case_types)]
         #vis struct #wrapper(#family);
 
+        // A field's wrapper is part of its group: never suggest it on its own.
+        #[diagnostic::do_not_recommend]
         impl #rt::MetricGroup for #wrapper {}
 
         impl ::core::fmt::Debug for #wrapper {

@@ -44,11 +44,7 @@ use std::time::Instant;
 use axum::extract::MatchedPath;
 use http::{Request, Response, StatusCode};
 
-use crate::label::{HttpMethod, Str};
-use crate::metric::{
-    DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Family, Gauge, HistogramCell, LabeledCounter,
-};
-use crate::{Descriptor, MetricGroup, MetricType, Registration, Site};
+use crate::label::HttpMethod;
 
 /// The `path` label of requests that match no route.
 pub const UNMATCHED_PATH: &str = "unmatched";
@@ -59,104 +55,24 @@ pub const CLIENT_CLOSED: StatusCode = match StatusCode::from_u16(499) {
     Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
 };
 
-const BUCKETS: usize = DEFAULT_MS_BUCKETS.len();
-
-/// The HTTP metric families every keviq service records.
-///
-/// `#[keviq::service]` gives each service its own set, so several services in one
-/// process each serve only their own traffic; [`MetricsLayer::new`] records into
-/// the process-wide [`HTTP`].
-#[derive(Debug)]
-pub struct HttpMetrics {
-    /// `mona_http_requests_total{method, path, status}`
-    pub requests: Family<(HttpMethod, Str, StatusCode), LabeledCounter>,
-    /// `mona_http_request_duration_ms{method, path}`
-    pub duration: Family<(HttpMethod, Str), HistogramCell<BUCKETS>>,
-    /// `mona_http_request_errors_total{method, path}`
-    pub errors: Family<(HttpMethod, Str), LabeledCounter>,
-    /// `mona_http_requests_in_flight`
-    pub in_flight: Gauge,
-}
-
-const REQUESTS: Descriptor = Descriptor::new(
-    "mona_http_requests_total",
-    "Total HTTP requests",
-    MetricType::Counter,
-    &["method", "path", "status"],
-    Site {
-        file: file!(),
-        line: line!(),
-    },
-);
-const DURATION: Descriptor = Descriptor::new(
-    "mona_http_request_duration_ms",
-    "HTTP request duration in milliseconds",
-    MetricType::Histogram,
-    &["method", "path"],
-    Site {
-        file: file!(),
-        line: line!(),
-    },
-);
-const ERRORS: Descriptor = Descriptor::new(
-    "mona_http_request_errors_total",
-    "HTTP requests answered with status >= 500",
-    MetricType::Counter,
-    &["method", "path"],
-    Site {
-        file: file!(),
-        line: line!(),
-    },
-);
-const IN_FLIGHT: Descriptor = Descriptor::new(
-    "mona_http_requests_in_flight",
-    "HTTP requests being handled",
-    MetricType::Gauge,
-    &[],
-    Site {
-        file: file!(),
-        line: line!(),
-    },
-);
-
-impl HttpMetrics {
-    /// A set of families, all empty.
-    pub const fn new() -> Self {
-        Self {
-            requests: Family::new(REQUESTS.name, (), DEFAULT_MAX_SERIES),
-            duration: Family::new(DURATION.name, DEFAULT_MS_BUCKETS, DEFAULT_MAX_SERIES),
-            errors: Family::new(ERRORS.name, (), DEFAULT_MAX_SERIES),
-            in_flight: Gauge::new(),
-        }
-    }
-
-    /// The four families, described, for a registry.
-    pub fn registrations(&'static self) -> [Registration; 4] {
-        [
-            Registration::new(REQUESTS, &self.requests),
-            Registration::new(DURATION, &self.duration),
-            Registration::new(ERRORS, &self.errors),
-            Registration::new(IN_FLIGHT, &self.in_flight),
-        ]
+keviq_macros::metric! {
+    /// The HTTP metric families every keviq service records (names in [`names`](super::names)).
+    ///
+    /// `#[keviq::service]` gives each service its own set, so several services in one
+    /// process each serve only their own traffic; [`MetricsLayer::new`] records into
+    /// the process-wide [`HTTP`], which the global registry renders.
+    #[metric(crate = crate)]
+    pub static HTTP: HttpMetrics {
+        /// Total HTTP requests
+        pub requests: Counter(method: HttpMethod, path: &str, status: StatusCode) = "mona_http_requests_total",
+        /// HTTP request duration in milliseconds
+        pub duration: Histogram(method: HttpMethod, path: &str) = "mona_http_request_duration_ms",
+        /// HTTP requests answered with status >= 500
+        pub errors: Counter(method: HttpMethod, path: &str) = "mona_http_request_errors_total",
+        /// HTTP requests being handled
+        pub in_flight: Gauge = "mona_http_requests_in_flight",
     }
 }
-
-impl Default for HttpMetrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl MetricGroup for HttpMetrics {}
-
-/// The process's HTTP metrics, recorded by [`MetricsLayer::new`] and rendered by
-/// the global registry.
-pub static HTTP: HttpMetrics = HttpMetrics::new();
-
-inventory::submit! { Registration::new(REQUESTS, &HTTP.requests) }
-inventory::submit! { Registration::new(DURATION, &HTTP.duration) }
-inventory::submit! { Registration::new(ERRORS, &HTTP.errors) }
-inventory::submit! { Registration::new(IN_FLIGHT, &HTTP.in_flight) }
 
 /// Records the HTTP metrics of every request. See the [module docs](self).
 #[derive(Debug, Clone, Copy)]
@@ -241,10 +157,10 @@ impl Recording {
             .map_or(UNMATCHED_PATH, MatchedPath::as_str);
         let ms = self.start.elapsed().as_secs_f64() * 1000.0;
         let http = self.metrics;
-        http.requests.get((self.method, path, status)).inc();
-        http.duration.get((self.method, path)).observe(ms);
+        http.requests.labels(self.method, path, status).inc();
+        http.duration.labels(self.method, path).observe(ms);
         if status.is_server_error() {
-            http.errors.get((self.method, path)).inc();
+            http.errors.labels(self.method, path).inc();
         }
         http.in_flight.dec();
     }
@@ -293,5 +209,29 @@ where
 impl<F> std::fmt::Debug for MetricsFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MetricsFuture").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::axum::names;
+
+    #[test]
+    fn the_names_the_readers_import_are_the_declared_ones() {
+        let declared: Vec<&str> = HTTP
+            .registrations()
+            .iter()
+            .map(|r| r.descriptor().name)
+            .collect();
+        assert_eq!(
+            declared,
+            [
+                names::HTTP_REQUESTS_TOTAL,
+                names::HTTP_REQUEST_DURATION_MS,
+                names::HTTP_REQUEST_ERRORS_TOTAL,
+                names::HTTP_REQUESTS_IN_FLIGHT,
+            ]
+        );
     }
 }

@@ -12,9 +12,7 @@ use tower_http::compression::CompressionLayer;
 use super::exposition::{metrics_handler, render_response};
 use super::metrics::{HTTP, HttpMetrics, MetricsLayer};
 use super::request_id::RequestIdLayer;
-use crate::encode::{Collect, Encoder};
-use crate::MetricType;
-use crate::{Descriptor, MetricGroup, Registration, Registry, RegistryError, Site};
+use crate::{MetricGroup, Registration, Registry, RegistryError, Site};
 
 /// A service declared with `#[keviq::service]`.
 ///
@@ -30,7 +28,7 @@ pub struct ServiceInfo {
     pub site: Site,
     owned: &'static [&'static dyn MetricGroup],
     http: HttpMetrics,
-    label: ServiceLabel,
+    own: ServiceMetrics,
     view: OnceLock<Result<Registry, RegistryError>>,
 }
 
@@ -43,7 +41,7 @@ impl ServiceInfo {
             site,
             owned: &[],
             http: HttpMetrics::new(),
-            label: ServiceLabel(name),
+            own: ServiceMetrics::new(),
             view: OnceLock::new(),
         }
     }
@@ -99,7 +97,8 @@ impl ServiceInfo {
                     .copied()
                     .collect();
                 entries.extend(self.http.registrations());
-                entries.push(Registration::new(SERVICE_INFO, &self.label));
+                self.own.info.labels(self.name).set(1);
+                entries.extend(self.own.registrations());
                 Registry::from_registrations(&entries)
             })
             .as_ref()
@@ -117,27 +116,13 @@ impl fmt::Debug for ServiceInfo {
     }
 }
 
-/// `keviq_service_info{service}`: the series naming a service.
-const SERVICE_INFO: Descriptor = Descriptor::new(
-    "keviq_service_info",
-    "The keviq service serving these metrics; always 1",
-    MetricType::Gauge,
-    &["service"],
-    Site {
-        file: file!(),
-        line: line!(),
-    },
-);
-
-/// Renders `keviq_service_info` for one service.
-#[derive(Debug)]
-struct ServiceLabel(&'static str);
-
-impl Collect for ServiceLabel {
-    fn collect(&self, enc: &mut Encoder<'_>) {
-        enc.clear_labels();
-        enc.label_at(0, self.0);
-        enc.gauge_i64(1);
+keviq_macros::metric! {
+    /// What only a service's own `/metrics` serves: a struct, not a registered
+    /// static, since each service has its own.
+    #[metric(crate = crate)]
+    struct ServiceMetrics {
+        /// The keviq service serving these metrics; always 1
+        info: Gauge(service: &str) = "keviq_service_info",
     }
 }
 
@@ -229,7 +214,9 @@ impl<S: Clone + Send + Sync + 'static> ServiceRouter for Router<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::axum::names;
     use crate::metric::Gauge;
+    use crate::{Descriptor, MetricType};
 
     const HERE: Site = Site {
         file: file!(),
@@ -256,5 +243,14 @@ mod tests {
                 .contains("metric name `keviq_service_info` is declared twice"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_service_info_name_the_readers_import_is_the_declared_one() {
+        static OWN: ServiceMetrics = ServiceMetrics::new();
+        let registrations = OWN.registrations();
+        let descriptor = registrations[0].descriptor();
+        assert_eq!(descriptor.name, names::SERVICE_INFO);
+        assert_eq!(descriptor.labels, [names::SERVICE_LABEL]);
     }
 }

@@ -130,7 +130,7 @@ impl<L: LabelSchema, M: Series> Family<L, M> {
 
     #[cold]
     fn overflow(&self) -> &M {
-        super::overflow::SERIES_OVERFLOW.get((self.name,)).inc();
+        super::overflow::SERIES_OVERFLOW.labels(self.name).inc();
         if !self.overflow_logged.swap(true, Ordering::Relaxed) {
             tracing::warn!(
                 metric = self.name,
