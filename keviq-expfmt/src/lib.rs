@@ -95,7 +95,6 @@ pub fn parse(input: &str, format: Format) -> Result<Exposition<'_>, ParseError> 
     Ok(parser.finish())
 }
 
-
 /// A parsed exposition: its families in order, and all samples in order.
 ///
 /// The samples of a family are contiguous: [`MetricFamily::samples`] is their range in

@@ -3,7 +3,7 @@
 
 use super::error::{ErrorReason, Expected, Keyword, NumberField, ParseError};
 use super::parser::{ParsedLabels, Parser, scan_metric_name, scan_token};
-use super::{Exemplar, MetricType, Format, Sample, Timestamp};
+use super::{Exemplar, Format, MetricType, Sample, Timestamp};
 
 /// The most characters of label names and values an exemplar may carry.
 const MAX_EXEMPLAR_CHARS: usize = 128;

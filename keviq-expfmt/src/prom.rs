@@ -4,7 +4,7 @@
 use super::error::{ErrorReason, Expected, Keyword, NumberField, ParseError};
 use super::number::parse_i64;
 use super::parser::{ParsedLabels, Parser, scan_metric_name, scan_token, skip_blanks};
-use super::{MetricType, Format, Sample, Timestamp};
+use super::{Format, MetricType, Sample, Timestamp};
 
 impl<'a> Parser<'a> {
     pub(super) fn run_prometheus(&mut self) -> Result<(), ParseError> {

@@ -855,7 +855,7 @@ fn label_set_api() {
     assert_ne!(*ps, LabelSet::default());
     assert_eq!(Timestamp::Millis(1500).as_seconds(), 1.5);
     assert_eq!(
-        MetricType::from(MetricType::Histogram),
+        MetricType::Histogram,
         MetricType::Histogram
     );
     assert_eq!(MetricType::GaugeHistogram.to_string(), "gaugehistogram");
@@ -925,7 +925,7 @@ fn family_name(desc: &Descriptor, format: Format) -> String {
 fn expect(desc: &Descriptor, format: Format) -> Expect {
     Expect {
         name: family_name(desc, format),
-        kind: desc.kind.into(),
+        kind: desc.kind,
         help: Some(desc.help.to_owned()).filter(|h| !h.is_empty()),
         unit: desc.unit.filter(|_| format == Format::OpenMetrics),
         samples: Vec::new(),

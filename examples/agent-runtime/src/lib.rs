@@ -172,4 +172,3 @@ async fn invoke<B: Backend>(
     backend.store_transcript(outcome.turns).await?;
     Ok(Json(outcome))
 }
-

@@ -42,7 +42,9 @@ async fn oneshot(router: Router, req: Request<Body>) -> http::Response<Body> {
 
 /// What a service's own `/metrics` serves.
 async fn service_exposition(router: Router) -> String {
-    let req = Request::get("/metrics").body(Body::empty()).expect("a request");
+    let req = Request::get("/metrics")
+        .body(Body::empty())
+        .expect("a request");
     let res = oneshot(router, req).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body = res.into_body().collect().await.expect("a body").to_bytes();

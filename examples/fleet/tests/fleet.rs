@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use example_testkit::{KillOnDrop, terminate};
+use serde_json::Value;
 
 const FLEET: [&str; 15] = keviq_telemetry::config::FLEET;
 
