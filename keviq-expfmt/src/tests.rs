@@ -854,10 +854,7 @@ fn label_set_api() {
     assert_eq!(collected, ["x", "y"]);
     assert_ne!(*ps, LabelSet::default());
     assert_eq!(Timestamp::Millis(1500).as_seconds(), 1.5);
-    assert_eq!(
-        MetricType::Histogram,
-        MetricType::Histogram
-    );
+    assert_eq!(MetricType::Histogram, MetricType::Histogram);
     assert_eq!(MetricType::GaugeHistogram.to_string(), "gaugehistogram");
 }
 
@@ -1210,7 +1207,9 @@ fn random_round_trips() {
             ]);
             let name = match kind {
                 MetricType::Counter => format!("r{round}_f{f}_bytes_total"),
-                _ => format!("r{round}:f{f}_bytes"),
+                // `:` is the grammar's, but keviq refuses it in declared names
+                // (recording rules own it); the parser's own tests cover it.
+                _ => format!("r{round}_f{f}_bytes"),
             };
             let mut help = rng.text(&ALPHABET, 12);
             if rng.below(2) == 0 {

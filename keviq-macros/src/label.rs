@@ -68,6 +68,16 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
         }
         let v = &variant.ident;
         arms.push(quote!(#ident::#v { .. } => #i));
+        if let Some(first) = names.iter().position(|n: &String| *n == name) {
+            let first: &syn::Variant = &data.variants[first];
+            errors.push(syn::Error::new_spanned(
+                v,
+                format!(
+                    "variants `{}` and `{v}` both render as `{name}`, which would merge their series into one; give one of them `#[label(rename = \"...\")]` with a text of its own",
+                    first.ident
+                ),
+            ));
+        }
         names.push(name);
     }
     let n = names.len();

@@ -42,3 +42,35 @@ pub(crate) const fn check_chars(name: &[u8], colon_ok: bool) -> Result<(), crate
     }
     Ok(())
 }
+
+/// Whether `s` contains `needle`.
+pub(crate) const fn contains(s: &[u8], needle: &[u8]) -> bool {
+    if needle.len() > s.len() {
+        return false;
+    }
+    let mut start = 0;
+    while start + needle.len() <= s.len() {
+        let mut i = 0;
+        while i < needle.len() && s[start + i] == needle[i] {
+            i += 1;
+        }
+        if i == needle.len() {
+            return true;
+        }
+        start += 1;
+    }
+    false
+}
+
+/// Whether a lower-case letter is followed by an upper-case one: promlint's
+/// camelCase test (`[a-z][A-Z]`).
+pub(crate) const fn is_camel_case(s: &[u8]) -> bool {
+    let mut i = 1;
+    while i < s.len() {
+        if s[i - 1].is_ascii_lowercase() && s[i].is_ascii_uppercase() {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}

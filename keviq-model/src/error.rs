@@ -7,7 +7,7 @@ pub enum RuleError {
     EmptyName,
     /// The name starts with a digit.
     LeadingDigit,
-    /// A metric name holds a character outside `[a-zA-Z0-9_:]`.
+    /// A metric name holds a character outside `[a-zA-Z0-9_:]` (the grammar).
     InvalidChar,
     /// A label name holds a character outside `[a-zA-Z0-9_]`.
     InvalidLabelChar,
@@ -33,6 +33,18 @@ pub enum RuleError {
     DuplicateBucket,
     /// A service name is not a DNS label.
     InvalidServiceName,
+    /// A declared metric name holds `:`, which Prometheus reserves for recording rules.
+    ColonInName,
+    /// A metric name in camelCase (a lower-case letter followed by an upper-case one).
+    CamelCaseName,
+    /// A label name in camelCase.
+    CamelCaseLabel,
+    /// A metric name that includes a type (`_counter`, `_gauge`, `_histogram`,
+    /// `_summary`), which `# TYPE` already states.
+    TypeInName,
+    /// A counter's or gauge's name ends in `_sum`, `_count` or `_bucket`, which only
+    /// histograms and summaries own.
+    ReservedSuffix,
 }
 
 impl RuleError {
@@ -54,7 +66,7 @@ impl RuleError {
                 "label names starting with `__` are reserved for Prometheus"
             }
             Self::ReservedLabel => {
-                "`le` (on histograms) and `quantile` are reserved for bucket and quantile series"
+                "`le` is reserved for histogram buckets and `quantile` for summary quantiles; name the label after what it holds"
             }
             Self::UnitNotSuffix => "the unit must be the last part of the name (before `_total`)",
             Self::EmptyBuckets => "a histogram needs at least one bucket bound",
@@ -65,6 +77,19 @@ impl RuleError {
             Self::DuplicateBucket => "each bucket bound may appear only once",
             Self::InvalidServiceName => {
                 "a service name must be a DNS label: 1 to 63 lowercase letters, digits and `-`, starting and ending with a letter or digit"
+            }
+            Self::ColonInName => "`:` is reserved for recording rules; separate the words with `_`",
+            Self::CamelCaseName => {
+                "metric names are written in snake_case, not camelCase; separate the words with `_` in lower case"
+            }
+            Self::CamelCaseLabel => {
+                "label names are written in snake_case, not camelCase; separate the words with `_` in lower case"
+            }
+            Self::TypeInName => {
+                "a metric name should not include its type (`_counter`, `_gauge`, `_histogram`, `_summary`): `# TYPE` states it; drop that word"
+            }
+            Self::ReservedSuffix => {
+                "only histograms and summaries end in `_sum`, `_count` or `_bucket`; rename it, or declare it as a `Histogram`"
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Label names: the grammar and the labels Prometheus reserves.
 
-use crate::bytes::{check_chars, eq};
+use crate::bytes::{check_chars, eq, is_camel_case};
 use crate::{MetricType, RuleError};
 
 /// The label of a histogram bucket's upper bound.
@@ -10,8 +10,9 @@ pub const QUANTILE_LABEL: &str = "quantile";
 /// The label Prometheus stores a series' metric name in.
 pub const METRIC_NAME_LABEL: &str = "__name__";
 
-/// Checks a label name: the Prometheus grammar, no `__` prefix, no `quantile`, and no
-/// `le` on a histogram.
+/// Checks a declared label name: the Prometheus grammar, no `__` prefix, neither
+/// `le` (histogram buckets; `promlint` flags it on other types too) nor `quantile`
+/// (summary quantiles), and no camelCase.
 ///
 /// ```
 /// use keviq_model::{MetricType, RuleError, check_label_name};
@@ -26,9 +27,14 @@ pub const fn check_label_name(name: &str, kind: MetricType) -> Result<(), RuleEr
     if bytes.len() >= 2 && bytes[0] == b'_' && bytes[1] == b'_' {
         return Err(RuleError::ReservedLabelPrefix);
     }
-    let is_le = eq(bytes, BUCKET_LABEL.as_bytes());
-    if (is_le && kind.has_buckets()) || eq(bytes, QUANTILE_LABEL.as_bytes()) {
+    // Every type reserves both: `le` is the bucket label and `quantile` the summary
+    // label; `promlint` flags them on any other type.
+    let _ = kind;
+    if eq(bytes, BUCKET_LABEL.as_bytes()) || eq(bytes, QUANTILE_LABEL.as_bytes()) {
         return Err(RuleError::ReservedLabel);
+    }
+    if is_camel_case(bytes) {
+        return Err(RuleError::CamelCaseLabel);
     }
     Ok(())
 }
@@ -41,7 +47,14 @@ mod tests {
     #[test]
     fn label_names() {
         assert_eq!(check_label_name("method", Counter), Ok(()));
-        assert_eq!(check_label_name("le", Counter), Ok(()));
+        assert_eq!(
+            check_label_name("le", Counter),
+            Err(RuleError::ReservedLabel)
+        );
+        assert_eq!(
+            check_label_name("statusCode", Counter),
+            Err(RuleError::CamelCaseLabel)
+        );
         assert_eq!(
             check_label_name("le", Histogram),
             Err(RuleError::ReservedLabel)

@@ -21,6 +21,7 @@
 mod buckets;
 mod bytes;
 mod error;
+mod family;
 mod format;
 mod kind;
 mod label;
@@ -28,7 +29,14 @@ mod name;
 
 pub use buckets::{DEFAULT_MS_BUCKETS, check_buckets};
 pub use error::RuleError;
+pub use family::{
+    check_family_unit, families_clash, is_reserved_name, point_label, sample_name_splits,
+    sample_suffix, unit_allowed,
+};
 pub use format::Format;
 pub use kind::MetricType;
 pub use label::{BUCKET_LABEL, METRIC_NAME_LABEL, QUANTILE_LABEL, check_label_name};
-pub use name::{check_metric_name, check_service_name, check_unit, family_name};
+pub use name::{
+    check_metric_name, check_metric_name_syntax, check_service_name, check_unit, family_name,
+    occupied_names, type_in_name,
+};

@@ -1,11 +1,75 @@
 //! Metric names: the grammar, the suffixes each type owns, units, and service names.
 
-use crate::bytes::{check_chars, ends_with};
-use crate::{MetricType, RuleError};
+use crate::bytes::{check_chars, contains, ends_with, is_camel_case};
+use crate::{Format, MetricType, RuleError};
 
-/// Checks a metric name against the Prometheus grammar and keviq's suffix rules for
-/// its type: a counter ends in `_total`, nothing else does, and a histogram's name
-/// does not end in a suffix its own series add.
+/// Checks a metric name against the Prometheus grammar only
+/// (`[a-zA-Z_:][a-zA-Z0-9_:]*`): what a parser or a query accepts.
+///
+/// ```
+/// use keviq_model::check_metric_name_syntax;
+/// assert!(check_metric_name_syntax("job:requests:rate5m").is_ok());
+/// assert!(check_metric_name_syntax("1abc").is_err());
+/// ```
+pub const fn check_metric_name_syntax(name: &str) -> Result<(), RuleError> {
+    check_chars(name.as_bytes(), true)
+}
+
+/// The metric types `promlint` looks for inside names, as they appear there.
+const TYPE_WORDS: [&str; 5] = [
+    "counter",
+    "gauge",
+    "histogram",
+    "summary",
+    "gauge_histogram",
+];
+
+/// The type word a metric name includes (`_counter` inside or at the end), as
+/// `promlint` flags it: `metric name should not include type '…'`.
+///
+/// ```
+/// use keviq_model::type_in_name;
+/// assert_eq!(type_in_name("jobs_counter_total"), Some("counter"));
+/// assert_eq!(type_in_name("gauges_total"), None);
+/// ```
+pub fn type_in_name(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    TYPE_WORDS
+        .into_iter()
+        .find(|t| lower.contains(&format!("_{t}_")) || lower.ends_with(&format!("_{t}")))
+}
+
+const fn has_type_word(name: &[u8]) -> bool {
+    let mut i = 0;
+    while i < TYPE_WORDS.len() {
+        let word = TYPE_WORDS[i].as_bytes();
+        // `_word_` anywhere, or `_word` at the end; names are checked for
+        // camelCase first, so comparing lower case is enough.
+        let mut start = 0;
+        while start + word.len() < name.len() {
+            if name[start] == b'_' {
+                let mut j = 0;
+                while j < word.len() && name[start + 1 + j] == word[j] {
+                    j += 1;
+                }
+                let end = start + 1 + word.len();
+                if j == word.len() && (end == name.len() || name[end] == b'_') {
+                    return true;
+                }
+            }
+            start += 1;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Checks a declared metric name: the Prometheus grammar, keviq's suffix rules for
+/// its type (a counter ends in `_total`, nothing else does; `_sum`, `_count` and
+/// `_bucket` belong to histograms, which may not end in them since keviq adds
+/// them), and every `promlint` rule a name alone decides: no `:` (recording
+/// rules), no camelCase, no type word in the name. Abbreviated units such as `_ms`
+/// stay allowed (DESIGN.md's names use them).
 ///
 /// ```
 /// use keviq_model::{MetricType, RuleError, check_metric_name};
@@ -14,23 +78,30 @@ use crate::{MetricType, RuleError};
 ///     check_metric_name("mona_agent_turns", MetricType::Counter),
 ///     Err(RuleError::CounterWithoutTotal),
 /// );
+/// assert_eq!(check_metric_name("queue_depth_sum", MetricType::Gauge), Err(RuleError::ReservedSuffix));
 /// ```
 pub const fn check_metric_name(name: &str, kind: MetricType) -> Result<(), RuleError> {
     let bytes = name.as_bytes();
     if let Err(e) = check_chars(bytes, true) {
         return Err(e);
     }
+    if contains(bytes, b":") {
+        return Err(RuleError::ColonInName);
+    }
+    if is_camel_case(bytes) {
+        return Err(RuleError::CamelCaseName);
+    }
+    if has_type_word(bytes) {
+        return Err(RuleError::TypeInName);
+    }
     let total = ends_with(bytes, b"_total");
+    let histogram_suffix =
+        ends_with(bytes, b"_bucket") || ends_with(bytes, b"_sum") || ends_with(bytes, b"_count");
     match kind {
         MetricType::Counter if !total => Err(RuleError::CounterWithoutTotal),
         MetricType::Gauge | MetricType::Histogram if total => Err(RuleError::TotalOnNonCounter),
-        MetricType::Histogram
-            if ends_with(bytes, b"_bucket")
-                || ends_with(bytes, b"_sum")
-                || ends_with(bytes, b"_count") =>
-        {
-            Err(RuleError::HistogramSuffix)
-        }
+        MetricType::Histogram if histogram_suffix => Err(RuleError::HistogramSuffix),
+        MetricType::Gauge if histogram_suffix => Err(RuleError::ReservedSuffix),
         _ => Ok(()),
     }
 }
@@ -48,6 +119,28 @@ pub fn family_name(name: &str, kind: MetricType) -> &str {
         MetricType::Counter => name.strip_suffix("_total").unwrap_or(name),
         _ => name,
     }
+}
+
+/// The family and sample names a metric declared as `name` occupies in either
+/// format, sorted: a counter `x_total` occupies `x`, `x_created` and `x_total`; a
+/// histogram `x` occupies `x`, `x_bucket`, `x_count`, `x_created` and `x_sum`. Two
+/// metrics whose lists meet would render clashing series.
+///
+/// ```
+/// use keviq_model::{MetricType, occupied_names};
+/// assert_eq!(occupied_names("x_total", MetricType::Counter), ["x", "x_created", "x_total"]);
+/// ```
+pub fn occupied_names(name: &str, kind: MetricType) -> Vec<String> {
+    let family = family_name(name, kind);
+    let mut names = vec![family.to_owned(), name.to_owned()];
+    for format in [Format::Prometheus, Format::OpenMetrics] {
+        for suffix in kind.sample_suffixes(format) {
+            names.push(format!("{family}{suffix}"));
+        }
+    }
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// Checks that `unit` is the last `_`-separated part of the family name
@@ -97,7 +190,8 @@ mod tests {
 
     #[test]
     fn metric_names() {
-        assert_eq!(check_metric_name("a:b_c_total", Counter), Ok(()));
+        assert_eq!(check_metric_name("a_b_c_total", Counter), Ok(()));
+        assert_eq!(check_metric_name_syntax("a:b_c_total"), Ok(()));
         assert_eq!(check_metric_name("", Gauge), Err(RuleError::EmptyName));
         assert_eq!(
             check_metric_name("1abc", Gauge),
@@ -121,7 +215,60 @@ mod tests {
             check_metric_name("x_sum", Histogram),
             Err(RuleError::HistogramSuffix)
         );
-        assert_eq!(check_metric_name("x_sum", Gauge), Ok(()));
+        assert_eq!(
+            check_metric_name("x_sum", Gauge),
+            Err(RuleError::ReservedSuffix)
+        );
+        assert_eq!(
+            check_metric_name("x_summary", Gauge),
+            Err(RuleError::TypeInName)
+        );
+    }
+
+    #[test]
+    fn promlint_rules_a_name_decides() {
+        assert_eq!(
+            check_metric_name("job:rate_total", Counter),
+            Err(RuleError::ColonInName)
+        );
+        assert_eq!(
+            check_metric_name("httpRequests_total", Counter),
+            Err(RuleError::CamelCaseName)
+        );
+        assert_eq!(check_metric_name("Requests_total", Counter), Ok(()));
+        for (name, kind) in [
+            ("jobs_counter_total", Counter),
+            ("queue_gauge", Gauge),
+            ("latency_histogram_ms", Histogram),
+            ("latency_summary", Gauge),
+            ("depth_gauge_histogram", Gauge),
+        ] {
+            assert_eq!(
+                check_metric_name(name, kind),
+                Err(RuleError::TypeInName),
+                "{name}"
+            );
+        }
+        for name in [
+            "gauges_total",
+            "histograms_seen_total",
+            "counterfeits_total",
+            "my_gaugexyz_total",
+        ] {
+            assert_eq!(check_metric_name(name, Counter), Ok(()), "{name}");
+            assert_eq!(type_in_name(name), None, "{name}");
+        }
+        assert_eq!(type_in_name("a_gauge_histogram"), Some("gauge"));
+        assert_eq!(check_metric_name("jobs_count_total", Counter), Ok(()));
+        assert_eq!(
+            check_metric_name("jobs_count", Gauge),
+            Err(RuleError::ReservedSuffix)
+        );
+        assert_eq!(
+            check_metric_name("jobs_bucket", Gauge),
+            Err(RuleError::ReservedSuffix)
+        );
+        assert_eq!(check_metric_name("jobs_ms", Histogram), Ok(()));
     }
 
     #[test]

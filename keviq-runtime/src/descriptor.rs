@@ -89,17 +89,8 @@ impl Descriptor {
     }
 
     /// The family and sample names this metric occupies in either format, for
-    /// clash detection (a counter `x_total` occupies `x`, `x_total` and `x_created`).
+    /// clash detection ([`model::occupied_names`]).
     pub(crate) fn occupied_names(&self) -> Vec<String> {
-        let family = model::family_name(self.name, self.kind);
-        let mut names = vec![family.to_owned(), self.name.to_owned()];
-        for format in [model::Format::Prometheus, model::Format::OpenMetrics] {
-            for suffix in self.kind.sample_suffixes(format) {
-                names.push(format!("{family}{suffix}"));
-            }
-        }
-        names.sort_unstable();
-        names.dedup();
-        names
+        model::occupied_names(self.name, self.kind)
     }
 }

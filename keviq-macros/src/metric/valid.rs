@@ -19,7 +19,7 @@ pub(crate) const MAX_LABELS: usize = 6;
 /// Checks every item; returns, per item and per field, whether that metric may be
 /// registered (it parsed and broke no rule).
 pub(crate) fn check(input: &Input, errors: &mut Errors) -> Vec<Vec<bool>> {
-    let mut names: HashMap<String, Span> = HashMap::new();
+    let mut names: HashMap<String, (String, Span)> = HashMap::new();
     let mut ok = Vec::new();
     for item in &input.items {
         let fields: Vec<&Field> = match &item.shape {
@@ -52,24 +52,48 @@ pub(crate) fn check(input: &Input, errors: &mut Errors) -> Vec<Vec<bool>> {
             check_field(field, errors);
             if let Some(name) = &field.name {
                 let text = name.value();
-                if let Some(first) = names.get(&text) {
-                    let mut e = Error::new(
-                        name.span(),
-                        format!(
-                            "metric name `{text}` is already declared in this block; give each metric its own name"
-                        ),
-                    );
-                    e.combine(Error::new(*first, format!("`{text}` first declared here")));
-                    errors.push(e);
-                } else {
-                    names.insert(text, name.span());
-                }
+                check_clash(&text, name.span(), field.metric_type, &mut names, errors);
             }
             item_ok.push(!field.broken && errors.len() == before);
         }
         ok.push(item_ok);
     }
     ok
+}
+
+/// Reports a metric whose name, or a name its series occupy in either format (a
+/// counter `x_total` occupies `x`, `x_total` and `x_created`; a histogram its
+/// `_bucket`, `_sum`, `_count` and `_created`), is taken by an earlier metric of
+/// the block. The registry checks the same across the whole binary at run time.
+fn check_clash(
+    text: &str,
+    span: Span,
+    ty: MetricType,
+    names: &mut HashMap<String, (String, Span)>,
+    errors: &mut Errors,
+) {
+    let occupied = keviq_model::occupied_names(text, ty);
+    let taken = occupied
+        .iter()
+        .find_map(|n| names.get(n).map(|(first, at)| (n, first, *at)));
+    if let Some((shared, first, at)) = taken {
+        let message = if first == text {
+            format!(
+                "metric name `{text}` is already declared in this block; give each metric its own name"
+            )
+        } else {
+            format!(
+                "metric `{text}` and metric `{first}` would both render series named `{shared}`; rename one of them"
+            )
+        };
+        let mut e = Error::new(span, message);
+        e.combine(Error::new(at, format!("`{first}` first declared here")));
+        errors.push(e);
+        return;
+    }
+    for n in occupied {
+        names.insert(n, (text.to_owned(), span));
+    }
 }
 
 /// A group static or struct takes `crate` only: the other options are per metric.
@@ -223,6 +247,22 @@ fn check_name(name: &str, span: Span, ty: MetricType, errors: &mut Errors) {
                 "invalid metric name `{name}`: {}{}",
                 first_bad_char(name, true),
                 RuleError::InvalidChar.message()
+            ),
+        )),
+        Err(RuleError::TypeInName) => {
+            let word = keviq_model::type_in_name(name).unwrap_or("counter");
+            errors.push(Error::new(
+                span,
+                format!(
+                    "metric name `{name}` includes the type `{word}`, which `# TYPE` already states (promlint flags it): drop `_{word}` from the name"
+                ),
+            ));
+        }
+        Err(RuleError::ColonInName) => errors.push(Error::new(
+            span,
+            format!(
+                "invalid metric name `{name}`: `:` is reserved for recording rules; write `{}`",
+                name.replace(':', "_")
             ),
         )),
         Err(e) => rule(errors, span, &format!("invalid metric name `{name}`"), Err(e)),

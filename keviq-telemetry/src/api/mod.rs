@@ -231,11 +231,8 @@ async fn samples(
         return Err(ApiError::UnknownParameter(name.chars().take(64).collect()));
     }
     let metric = param(&params, "metric").ok_or(ApiError::MissingMetric)?;
-    // Any valid sample name: a counter's (`_total`) or anything else's.
-    let valid = [keviq::MetricType::Counter, keviq::MetricType::Gauge]
-        .into_iter()
-        .any(|kind| keviq::model::check_metric_name(metric, kind).is_ok());
-    if !valid {
+    // Any sample name the grammar allows (recording rules' `:` included).
+    if keviq::model::check_metric_name_syntax(metric).is_err() {
         return Err(ApiError::InvalidMetric);
     }
     let target = param(&params, "target").map(str::to_owned);
