@@ -115,6 +115,35 @@
 //!
 //! [`Registry::global`] gathers every metric of the binary and reports two
 //! declarations of one name, with both sites, as a [`RegistryError`].
+//!
+//! # Exemplars
+//!
+//! Counters and histograms also record with an exemplar, an
+//! [`ExemplarLabels`] set checked once against OpenMetrics' 128-character budget,
+//! which OpenMetrics scrapes show on the `_total` sample or on the observation's
+//! bucket ([`exemplar`] says what it costs: nothing for `inc` and `observe`):
+//!
+//! ```
+//! use keviq::{ExemplarLabels, Format, Registry};
+//!
+//! keviq::metric! {
+//!     /// Time spent per job
+//!     #[metric(buckets = [10, 100])]
+//!     static JOB_MS: Histogram(queue: &str) = "exemplar_demo_job_ms";
+//! }
+//!
+//! let labels = ExemplarLabels::new([("request_id", "abc-123")]).expect("within budget");
+//! JOB_MS.labels("default").observe_with_exemplar(42.0, &labels);
+//!
+//! let text = Registry::global().unwrap().render(Format::OpenMetrics);
+//! assert!(text.contains(
+//!     "exemplar_demo_job_ms_bucket{queue=\"default\",le=\"100.0\"} 1 # {request_id=\"abc-123\"} 42.0 "
+//! ));
+//! ```
+//!
+//! The HTTP metrics of `#[keviq::service]` carry each request's ID (and W3C trace
+//! ID) this way on their latency buckets and error counter.
+//!
 //! # Where things are
 //!
 //! - At the root: [`metric!`], the metric types ([`Counter`], [`Gauge`],
@@ -125,8 +154,9 @@
 //! - [`encode`]: the encoder, for metric types of your own;
 //! - [`axum`] (feature `service`): `#[keviq::service]`'s runtime, the layers,
 //!   `/metrics`, the registry of services and `serve`;
-//! - [`request_id`] and [`logging`] (feature `service`): correlation IDs and JSON
-//!   logs.
+//! - [`exemplar`]: exemplar label sets and what recording one costs;
+//! - [`request_id`], [`trace_context`] and [`logging`] (feature `service`):
+//!   correlation IDs, W3C trace context and JSON logs.
 #![deny(missing_docs)]
 
 #[cfg(feature = "service")]
@@ -139,13 +169,18 @@ pub use keviq_runtime::axum;
 /// Correlation IDs: the `X-Request-ID` layers and the current request's ID.
 #[cfg(feature = "service")]
 pub use keviq_runtime::axum::request_id;
-/// Structured JSON logs with the service name and request ID on every record.
+/// W3C Trace Context: the `traceparent` and `tracestate` a request came with, kept
+/// and forwarded.
+#[cfg(feature = "service")]
+pub use keviq_runtime::axum::trace_context;
+/// Structured JSON logs with the service name, request ID and trace ID on every record.
 #[cfg(feature = "service")]
 pub use keviq_runtime::logging;
 pub use keviq_runtime::{
-    Counter, DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Family, FloatGauge, Format, Gauge, Histogram,
-    HttpMethod, LabelValue, LabeledCounter, LabeledHistogram, MetricType, OVERFLOW_LABEL_VALUE,
-    Observed, Registry, RegistryError, Str, encode, model,
+    Counter, DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Exemplar, ExemplarError, ExemplarLabels,
+    Family, FloatGauge, Format, Gauge, Histogram, HttpMethod, LabelValue, LabeledCounter,
+    LabeledHistogram, MetricType, OVERFLOW_LABEL_VALUE, Observed, Registry, RegistryError, Str,
+    encode, exemplar, model,
 };
 
 /// Registrations by hand: the descriptor of a family, where it was declared, and

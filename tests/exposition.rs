@@ -88,6 +88,8 @@ golden_load 0.25
 # TYPE golden_requests_total counter
 golden_requests_total{method="GET",path="/api/v1/tasks/{id}",status="200"} 1
 golden_requests_total{method="POST",path="/weird \"path\"\\\nnewline é",status="500"} 2
+# HELP keviq_exemplars_truncated_total Request exemplars shortened to fit OpenMetrics' 128-character budget, by the label left out (trace_id) or truncated (request_id)
+# TYPE keviq_exemplars_truncated_total counter
 # HELP keviq_series_overflow_total Label sets recorded into a family's overflow series because the family reached its series cap
 # TYPE keviq_series_overflow_total counter
 # HELP mona_agent_invocations_total Agent invocations started
@@ -121,6 +123,8 @@ golden_load 0.25
 # TYPE golden_requests counter
 golden_requests_total{method="GET",path="/api/v1/tasks/{id}",status="200"} 1
 golden_requests_total{method="POST",path="/weird \"path\"\\\nnewline é",status="500"} 2
+# HELP keviq_exemplars_truncated Request exemplars shortened to fit OpenMetrics' 128-character budget, by the label left out (trace_id) or truncated (request_id)
+# TYPE keviq_exemplars_truncated counter
 # HELP keviq_series_overflow Label sets recorded into a family's overflow series because the family reached its series cap
 # TYPE keviq_series_overflow counter
 # HELP mona_agent_invocations Agent invocations started

@@ -5,139 +5,20 @@
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::routing::{any, get};
 use http::{HeaderValue, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::BodyExt;
 use keviq::axum::MetricsLayer;
 use keviq::request_id::{self, ForwardRequestIdLayer};
-use keviq::{Format, Registry};
 use tower::{ServiceBuilder, ServiceExt};
 
-// ---------------------------------------------------------------- helpers
+mod support;
 
-/// Every JSON log line the test binary writes.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn logs() -> &'static Logs {
-    static LOGS: OnceLock<Logs> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        tracing_subscriber::fmt()
-            .event_format(keviq::logging::JsonFormat::new("service-tests"))
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(move || writer.clone())
-            .init();
-        logs
-    })
-}
-
-fn log_records() -> Vec<serde_json::Value> {
-    let bytes = logs().0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    String::from_utf8_lossy(&bytes)
-        .lines()
-        .map(|l| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}"))
-        })
-        .collect()
-}
-
-fn raw_logs() -> Vec<u8> {
-    logs().0.lock().unwrap_or_else(|e| e.into_inner()).clone()
-}
-
-fn exposition() -> String {
-    Registry::global()
-        .expect("no clash")
-        .render(Format::Prometheus)
-}
-
-/// The value of one series in the global registry, or 0 when it does not exist yet.
-fn value(series: &str) -> f64 {
-    value_in(&exposition(), series)
-}
-
-async fn serve(router: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(keviq::axum::serve_listener(
-        listener,
-        router,
-        std::future::pending(),
-    ));
-    addr
-}
-
-type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<bytes::Bytes>>;
-
-fn client() -> HttpClient {
-    Client::builder(TokioExecutor::new()).build_http()
-}
-
-async fn send(req: Request<Full<bytes::Bytes>>) -> (StatusCode, http::HeaderMap, Vec<u8>) {
-    let res = client().request(req).await.expect("request");
-    let (parts, body) = res.into_parts();
-    (
-        parts.status,
-        parts.headers,
-        body.collect().await.expect("body").to_bytes().to_vec(),
-    )
-}
-
-fn get_req(uri: String) -> Request<Full<bytes::Bytes>> {
-    Request::get(uri).body(Full::default()).expect("request")
-}
-
-async fn oneshot(router: Router, req: Request<Body>) -> http::Response<Body> {
-    router.oneshot(req).await.expect("infallible")
-}
-
-/// What a service's own `/metrics` serves.
-async fn service_exposition(router: Router) -> String {
-    let res = oneshot(
-        router,
-        Request::get("/metrics")
-            .body(Body::empty())
-            .expect("a request"),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let body = res.into_body().collect().await.expect("a body").to_bytes();
-    String::from_utf8(body.to_vec()).expect("UTF-8")
-}
-
-/// The value of one series in `text`, or 0 when it does not exist yet.
-fn value_in(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix(series)
-                .and_then(|rest| rest.strip_prefix(' '))
-        })
-        .map_or(0.0, |v| v.parse().expect("a number"))
-}
+use support::*;
 
 #[keviq::service(name = "id-echo")]
 fn id_echo() -> Router {

@@ -12,11 +12,17 @@
 //! |---|---|
 //! | `bare` | the routes alone |
 //! | `keviq` | `#[keviq::service]`: `RequestIdLayer` + `MetricsLayer` + `CatchPanicLayer` + `GET /metrics` |
+//! | `keviq_traceparent` | the same, the request carrying a W3C `traceparent` and `tracestate` |
+//! | `bare_traceparent` | the routes alone, the same request (building its two extra headers is not keviq's cost) |
 //! | `keviq_request_id_only` | the routes + keviq's `RequestIdLayer` |
 //! | `keviq_metrics_only` | the routes + keviq's `MetricsLayer` |
 //! | `axum_prometheus_request_id` | axum-prometheus + tower-http's `SetRequestIdLayer::x_request_id(MakeRequestUuid)` + `PropagateRequestIdLayer::x_request_id()` + `GET /metrics` |
 //! | `request_id_only` | the routes + the two tower-http request-id layers |
 //! | `axum_prometheus_only` | the routes + axum-prometheus + `GET /metrics` |
+//!
+//! Every keviq stack with `MetricsLayer` inside `RequestIdLayer` records the request's
+//! ID as the exemplar of its latency bucket (and the trace ID too in
+//! `keviq_traceparent`), so these figures include it.
 //!
 //! No `tracing` subscriber is installed: keviq's `request` span is created (its
 //! callsite is checked) but disabled, as in a service that logs nothing at `INFO`.
@@ -99,9 +105,26 @@ fn request() -> Request<Body> {
         .expect("static request")
 }
 
+/// The request with a trace context, as a traced caller sends it.
+fn traced_request() -> Request<Body> {
+    Request::get(URI)
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
+        .header("tracestate", "rojo=00f067aa0ba902b7")
+        .body(Body::empty())
+        .expect("static request")
+}
+
 /// One request through `router`, body collected; returns the body length.
 async fn one(router: &Router) -> usize {
-    let response = router.clone().oneshot(request()).await.expect("infallible");
+    send(router, request()).await
+}
+
+/// `request` through `router`, body collected; returns the body length.
+async fn send(router: &Router, request: Request<Body>) -> usize {
+    let response = router.clone().oneshot(request).await.expect("infallible");
     let body = axum::body::to_bytes(response.into_body(), 1024)
         .await
         .expect("short body");
@@ -166,6 +189,12 @@ fn bench_http_stack(c: &mut Criterion) {
     for (name, router) in plain {
         group.bench_function(name, |b| b.to_async(&rt).iter(|| one(router)));
     }
+    group.bench_function("keviq_traceparent", |b| {
+        b.to_async(&rt).iter(|| send(&keviq, traced_request()))
+    });
+    group.bench_function("bare_traceparent", |b| {
+        b.to_async(&rt).iter(|| send(&bare, traced_request()))
+    });
     let with_upkeep: [(&str, &Router); 2] = [
         ("axum_prometheus_request_id", &prom_rid),
         ("axum_prometheus_only", &prom),

@@ -5,6 +5,12 @@
 //! `AtomicU64::fetch_add(1, Relaxed)` on a static, the physical lower bound of
 //! "count one event".
 //!
+//! `counter_inc`, `labeled_inc` and `histogram_observe` also record with an
+//! exemplar (`*_with_exemplar`: a prepared 36-character `request_id` label, stamped
+//! with the time of recording), against prometheus-client's `CounterWithExemplar`
+//! and `HistogramWithExemplars` given the same label and a timestamp; the plain
+//! `keviq` cases show that recording without one costs what it did.
+//!
 //! Before criterion starts, `main` prints the heap cost of a string-labeled series
 //! (`heap_bytes_per_series ...`), measured with a counting global allocator.
 //!
@@ -20,8 +26,8 @@ use std::time::{Duration, Instant};
 use criterion::{Bencher, Criterion, Throughput, criterion_group};
 use http::StatusCode;
 use keviq_runtime::{
-    Counter, Descriptor, Family, Format, Histogram, HttpMethod, LabelValue, LabeledCounter,
-    MetricType, Registration, Registry, Site, Str,
+    Counter, Descriptor, ExemplarLabels, Family, Format, Histogram, HistogramCell, HttpMethod,
+    LabelValue, LabeledCounter, MetricType, Registration, Registry, Site, Str,
 };
 use measured::MetricGroup as _;
 use measured::label::StaticLabelSet;
@@ -147,6 +153,20 @@ impl LabelValue for Route {
     fn name(index: usize) -> &'static str {
         ROUTES.get(index).copied().unwrap_or("")
     }
+}
+
+/// The request ID every `*_with_exemplar` case records (a UUID's length).
+const EXEMPLAR_ID: &str = "6f1c2b0e-9a57-4c43-8b8f-8d6d3c1f2a10";
+
+/// keviq's exemplar label set, built once as a service builds it per request.
+fn keviq_exemplar() -> ExemplarLabels {
+    ExemplarLabels::new([("request_id", EXEMPLAR_ID)]).expect("within budget")
+}
+
+/// The same label set for `prometheus-client`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PcExemplar {
+    request_id: &'static str,
 }
 
 /// HTTP method for `prometheus-client` (rendered by variant name).
@@ -331,6 +351,26 @@ fn counter_inc(c: &mut Criterion) {
     static KEVIQ: Counter = Counter::new();
     g.bench_function("keviq", |b| b.iter(|| black_box(&KEVIQ).inc()));
 
+    static KEVIQ_EXEMPLAR: Counter = Counter::new();
+    let exemplar = keviq_exemplar();
+    g.bench_function("keviq_with_exemplar", |b| {
+        b.iter(|| black_box(&KEVIQ_EXEMPLAR).inc_with_exemplar(black_box(&exemplar)))
+    });
+
+    let pc_exemplar: prometheus_client::metrics::exemplar::CounterWithExemplar<PcExemplar> =
+        Default::default();
+    g.bench_function("prometheus_client_with_exemplar", |b| {
+        b.iter(|| {
+            black_box(&pc_exemplar).inc_by(
+                1,
+                Some(PcExemplar {
+                    request_id: black_box(EXEMPLAR_ID),
+                }),
+                Some(std::time::SystemTime::now()),
+            );
+        })
+    });
+
     let prom = prometheus::IntCounter::new("bench_counter_total", "help").expect("counter");
     g.bench_function("prometheus", |b| b.iter(|| black_box(&prom).inc()));
 
@@ -374,6 +414,18 @@ fn labeled_inc(c: &mut Criterion) {
         b.iter(|| {
             let c = black_box(&combos[r.next()]);
             TYPED.get((c.method, c.route, c.status_code)).inc();
+        })
+    });
+    static TYPED_EXEMPLAR: Family<(HttpMethod, Route, StatusCode), LabeledCounter> =
+        Family::new("bench_typed_exemplar_total", (), 10_000);
+    let exemplar = keviq_exemplar();
+    g.bench_function("keviq_typed_with_exemplar", |b| {
+        let mut r = Rotor::new(COMBOS);
+        b.iter(|| {
+            let c = black_box(&combos[r.next()]);
+            TYPED_EXEMPLAR
+                .get((c.method, c.route, c.status_code))
+                .inc_with_exemplar(black_box(&exemplar));
         })
     });
 
@@ -488,6 +540,47 @@ fn histogram_observe(c: &mut Criterion) {
     g.bench_function("keviq", |b| {
         let mut r = Rotor::new(n);
         b.iter(|| KEVIQ.observe(black_box(values[r.next()])))
+    });
+
+    static KEVIQ_EXEMPLAR: Histogram<11> = Histogram::new(BUCKETS);
+    let exemplar = keviq_exemplar();
+    g.bench_function("keviq_with_exemplar", |b| {
+        let mut r = Rotor::new(n);
+        b.iter(|| {
+            KEVIQ_EXEMPLAR.observe_with_exemplar(black_box(values[r.next()]), black_box(&exemplar))
+        })
+    });
+
+    // One series of a labeled family, through a kept handle (as the HTTP layer
+    // records its durations, with the request's exemplar).
+    static LABELED: Family<(HttpMethod,), HistogramCell<11>> =
+        Family::new("bench_labeled_hist", BUCKETS, 10_000);
+    g.bench_function("keviq_labeled", |b| {
+        let series = LABELED.get((HttpMethod::Get,));
+        let mut r = Rotor::new(n);
+        b.iter(|| series.observe(black_box(values[r.next()])))
+    });
+    g.bench_function("keviq_labeled_with_exemplar", |b| {
+        let series = LABELED.get((HttpMethod::Post,));
+        let mut r = Rotor::new(n);
+        b.iter(|| series.observe_with_exemplar(black_box(values[r.next()]), black_box(&exemplar)))
+    });
+
+    let pc_exemplar =
+        prometheus_client::metrics::exemplar::HistogramWithExemplars::<PcExemplar>::new(
+            BUCKETS.into_iter(),
+        );
+    g.bench_function("prometheus_client_with_exemplar", |b| {
+        let mut r = Rotor::new(n);
+        b.iter(|| {
+            pc_exemplar.observe(
+                black_box(values[r.next()]),
+                Some(PcExemplar {
+                    request_id: black_box(EXEMPLAR_ID),
+                }),
+                Some(std::time::SystemTime::now()),
+            )
+        })
     });
 
     let prom = prometheus::Histogram::with_opts(

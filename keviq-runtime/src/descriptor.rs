@@ -48,7 +48,7 @@ impl Descriptor {
     /// ```
     ///
     /// # Panics
-    /// If the name, a label name or the unit breaks a rule of [`rules`].
+    /// If the name, a label name or the unit breaks a rule of [`model`](crate::model).
     pub const fn new(
         name: &'static str,
         help: &'static str,

@@ -4,6 +4,7 @@
 use keviq_model::{Format, family_name};
 
 use crate::descriptor::Descriptor;
+use crate::exemplar::Exemplar;
 
 /// Something that writes its current samples to an [`Encoder`]. Implemented by every
 /// metric type; the registry calls it on each render, after opening the family.
@@ -161,6 +162,24 @@ impl<'a> Encoder<'a> {
         self.write_u64(value);
     }
 
+    /// Writes a counter sample with the current labels and, in OpenMetrics, the
+    /// exemplar `exemplar` returns (called only for OpenMetrics: the Prometheus
+    /// text format has no exemplars).
+    pub fn counter_with_exemplar(
+        &mut self,
+        value: u64,
+        exemplar: impl FnOnce() -> Option<Exemplar>,
+    ) {
+        self.sample_start("", None);
+        self.out.push_str(itoa::Buffer::new().format(value));
+        if self.format == Format::OpenMetrics
+            && let Some(e) = exemplar()
+        {
+            write_exemplar(self.out, &e);
+        }
+        self.out.push('\n');
+    }
+
     /// Writes an integer gauge sample with the current labels.
     pub fn gauge_i64(&mut self, value: i64) {
         self.sample_start("", None);
@@ -178,6 +197,20 @@ impl<'a> Encoder<'a> {
     /// Writes one histogram series: `counts[i]` observations fell in bucket `i`
     /// (not cumulative); `counts[bounds.len()]` is the `+Inf` bucket.
     pub fn histogram(&mut self, bounds: &[f64], counts: &[u64], sum: f64) {
+        self.histogram_with_exemplars(bounds, counts, sum, |_| None);
+    }
+
+    /// Writes one histogram series like [`histogram`](Self::histogram) and, in
+    /// OpenMetrics, on each bucket `i` the exemplar `exemplar(i)` returns (called
+    /// only for OpenMetrics).
+    pub fn histogram_with_exemplars(
+        &mut self,
+        bounds: &[f64],
+        counts: &[u64],
+        sum: f64,
+        mut exemplar: impl FnMut(usize) -> Option<Exemplar>,
+    ) {
+        let exemplars = self.format == Format::OpenMetrics;
         let mut cumulative = 0u64;
         for (i, &c) in counts.iter().enumerate() {
             cumulative = cumulative.wrapping_add(c);
@@ -185,7 +218,11 @@ impl<'a> Encoder<'a> {
                 "_bucket",
                 Some(bounds.get(i).copied().unwrap_or(f64::INFINITY)),
             );
-            self.write_u64(cumulative);
+            self.out.push_str(itoa::Buffer::new().format(cumulative));
+            if exemplars && let Some(e) = exemplar(i) {
+                write_exemplar(self.out, &e);
+            }
+            self.out.push('\n');
         }
         self.sample_start("_sum", None);
         write_f64(self.out, sum);
@@ -211,6 +248,26 @@ pub fn write_f64(out: &mut String, v: f64) {
         out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
     } else {
         out.push_str(ryu::Buffer::new().format_finite(v));
+    }
+}
+
+/// ` # {a="x"} value timestamp`: an OpenMetrics exemplar, after a sample's value.
+fn write_exemplar(out: &mut String, e: &Exemplar) {
+    out.push_str(" # {");
+    for (i, (name, value)) in e.labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(name);
+        out.push_str("=\"");
+        escape_label_value(out, value);
+        out.push('"');
+    }
+    out.push_str("} ");
+    write_f64(out, e.value);
+    if let Some(t) = e.timestamp {
+        out.push(' ');
+        write_f64(out, t);
     }
 }
 

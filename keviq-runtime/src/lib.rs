@@ -27,7 +27,8 @@
 //!
 //! 1. [`keviq_model`]: names, types, rules, formats (its own crate);
 //! 2. `descriptor`: [`Site`] and [`Descriptor`], what a family is called and where
-//!    it was declared;
+//!    it was declared; [`exemplar`]: [`ExemplarLabels`] and the slots that keep
+//!    the latest [`Exemplar`] of a counter or bucket;
 //! 3. [`encode`]: the [`Encoder`](encode::Encoder) and [`Collect`](encode::Collect),
 //!    what a metric implements to be rendered. It sits below the metric types
 //!    because they write their own samples (a concrete encoder, no virtual call
@@ -45,6 +46,7 @@
 pub mod axum;
 mod descriptor;
 pub mod encode;
+pub mod exemplar;
 pub mod label;
 #[cfg(feature = "service")]
 pub mod logging;
@@ -56,6 +58,7 @@ mod registry;
 mod shard;
 
 pub use descriptor::{Descriptor, Site};
+pub use exemplar::{Exemplar, ExemplarError, ExemplarLabels};
 pub use keviq_model::{self as model, Format, MetricType};
 pub use label::{HttpMethod, LabelSchema, LabelValue, Str};
 pub use metric::{

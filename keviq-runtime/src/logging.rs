@@ -1,16 +1,17 @@
-//! Structured JSON logs: one line per event, with the service name and the request ID.
+//! Structured JSON logs: one line per event, with the service name, the request ID
+//! and, when the request came with a W3C `traceparent`, its trace ID.
 //!
 //! ```no_run
 //! keviq_runtime::logging::init("agent-runtime").expect("logging");
 //! tracing::info!(tool = "search", "tool call finished");
 //! // {"timestamp":"…","level":"INFO","target":"…","service":"agent-runtime",
-//! //  "request_id":"6f1c…","message":"tool call finished","tool":"search"}
+//! //  "request_id":"6f1c…","trace_id":"4bf9…","message":"tool call finished","tool":"search"}
 //! ```
 //!
-//! `request_id` comes from the request scope that `RequestIdLayer` opens, `service`
-//! from that scope too when the layer names its service (several services in one
-//! process), and otherwise from [`init`]. `RUST_LOG` filters as usual (default
-//! `info`).
+//! `request_id` and `trace_id` come from the request scope that `RequestIdLayer`
+//! opens, `service` from that scope too when the layer names its service (several
+//! services in one process), and otherwise from [`init`]. `RUST_LOG` filters as
+//! usual (default `info`).
 
 use std::fmt;
 
@@ -107,12 +108,23 @@ where
         record.insert("timestamp".into(), Value::from(timestamp));
         record.insert("level".into(), Value::from(meta.level().as_str()));
         record.insert("target".into(), Value::from(meta.target()));
+        let scope = request_id::with_context(|c| {
+            let trace_id = c.trace.as_ref().map(|t| t.trace_id().to_string());
+            (c.service, Value::from(c.id.as_str()), trace_id)
+        });
+        let (service, id, trace_id) = match scope {
+            Some((service, id, trace_id)) => (service, Some(id), trace_id),
+            None => (None, None, None),
+        };
         record.insert(
             "service".into(),
-            Value::from(request_id::current_service().unwrap_or(self.service)),
+            Value::from(service.unwrap_or(self.service)),
         );
-        if let Some(id) = request_id::current() {
-            record.insert("request_id".into(), Value::from(id.as_str()));
+        if let Some(id) = id {
+            record.insert("request_id".into(), id);
+        }
+        if let Some(trace_id) = trace_id {
+            record.insert("trace_id".into(), Value::from(trace_id));
         }
         event.record(&mut Fields(&mut record));
         // serde_json escapes control characters, so no field can break the line.

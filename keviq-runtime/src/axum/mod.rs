@@ -10,7 +10,9 @@ pub mod names;
 mod prometheus_config;
 pub mod request_id;
 mod serve;
+mod server;
 mod service;
+pub mod trace_context;
 
 pub use exposition::metrics_handler;
 pub use metrics::{
@@ -21,6 +23,9 @@ pub use request_id::{ForwardRequestIdLayer, RequestIdLayer};
 pub use serve::{
     DEFAULT_LISTEN, LISTEN_VAR, ServeError, listen_addr, listen_addr_or, serve, serve_listener,
     serve_or, shutdown_signal,
+};
+pub use server::{
+    BODY_TIMEOUT_VAR, HEADER_READ_TIMEOUT_VAR, MAX_CONNECTIONS_VAR, ServeOptions, serve_with,
 };
 pub use service::{
     ServiceInfo, ServiceRegistration, ServiceRouter, instrument, metrics_router, services,

@@ -17,7 +17,9 @@
 //! 4. set on the response.
 //!
 //! [`ForwardRequestIdLayer`] puts the current ID on outgoing requests of an HTTP
-//! client (any tower `Service`, such as hyper-util's client).
+//! client (any tower `Service`, such as hyper-util's client), and with it the
+//! request's W3C trace context (`traceparent`, `tracestate`), which
+//! [`RequestIdLayer`] reads too: see [`super::trace_context`].
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -33,7 +35,8 @@
 //! layers (and users who read it) interoperate.
 //!
 //! A task spawned with `tokio::spawn` does not inherit the request's scope: wrap its
-//! future in [`scope`] with the ID from [`current`] to keep it.
+//! future in [`scope`] with the ID from [`current`] to keep it (with the service
+//! name and trace context of the request).
 
 use std::fmt;
 use std::pin::Pin;
@@ -42,6 +45,8 @@ use std::task::{Context, Poll};
 use http::{HeaderName, HeaderValue, Request, Response};
 use tokio::task::futures::TaskLocalFuture;
 use tracing::instrument::{Instrument, Instrumented};
+
+use super::trace_context::{self, TRACEPARENT, TRACESTATE, TraceContext};
 
 /// The header: `x-request-id`.
 pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -100,6 +105,7 @@ pub fn is_well_formed(value: &[u8]) -> bool {
 pub(crate) struct RequestContext {
     pub(crate) id: RequestId,
     pub(crate) service: Option<&'static str>,
+    pub(crate) trace: Option<TraceContext>,
 }
 
 tokio::task_local! {
@@ -111,15 +117,23 @@ pub fn current() -> Option<RequestId> {
     CONTEXT.try_with(|c| c.id.clone()).ok()
 }
 
-/// The service handling the current task's request, if it was named.
-pub(crate) fn current_service() -> Option<&'static str> {
-    CONTEXT.try_with(|c| c.service).ok().flatten()
+/// `f` of the current task's request context, without copying it.
+pub(crate) fn with_context<R>(f: impl FnOnce(&RequestContext) -> R) -> Option<R> {
+    CONTEXT.try_with(f).ok()
 }
 
-/// Runs `future` with `id` as its current request ID, for work moved to another task.
-pub async fn scope<F: Future>(id: RequestId, future: F) -> F::Output {
-    let service = current_service();
-    CONTEXT.scope(RequestContext { id, service }, future).await
+/// Runs `future` with `id` as its current request ID, for work moved to another task:
+/// `tokio::spawn(request_id::scope(id, work))`.
+///
+/// The service name, and the trace context when `id` is the current request's, are
+/// taken from the scope `scope` is called in (not the one the future later runs in).
+pub fn scope<F: Future>(id: RequestId, future: F) -> impl Future<Output = F::Output> {
+    let (service, trace) = with_context(|c| {
+        let trace = if c.id == id { c.trace.clone() } else { None };
+        (c.service, trace)
+    })
+    .unwrap_or_default();
+    CONTEXT.scope(RequestContext { id, service, trace }, future)
 }
 
 /// Assigns, scopes, logs and echoes request IDs. See the [module docs](self).
@@ -182,23 +196,43 @@ where
         };
         let generated = kept.is_none();
         let id = kept.unwrap_or_else(RequestId::generate);
+        let trace = trace_context::extract(req.headers());
         let span = tracing::info_span!(
             "request",
             request_id = id.as_str(),
+            trace_id = tracing::field::Empty,
             method = %req.method(),
             uri = %req.uri().path(),
         );
+        if let Some(context) = &trace.context {
+            span.record("trace_id", tracing::field::display(context.trace_id()));
+        }
         if let Some(len) = rejected_len {
             span.in_scope(|| tracing::debug!(len, "replaced a malformed X-Request-ID header"));
+        }
+        // Ignored trace headers leave the request, so no handler forwards them; only
+        // their length is logged.
+        if let Some(len) = trace.rejected_traceparent {
+            span.in_scope(|| tracing::debug!(len, "ignored an invalid traceparent header"));
+            req.headers_mut().remove(TRACEPARENT);
+            req.headers_mut().remove(TRACESTATE);
+        }
+        if let Some(len) = trace.rejected_tracestate {
+            span.in_scope(|| tracing::debug!(len, "ignored an invalid tracestate header"));
+            req.headers_mut().remove(TRACESTATE);
         }
         if generated {
             req.headers_mut().insert(HEADER, id.0.clone());
         }
         req.extensions_mut()
             .insert(tower_http::request_id::RequestId::new(id.0.clone()));
+        if let Some(context) = &trace.context {
+            req.extensions_mut().insert(context.clone());
+        }
         let context = RequestContext {
             id: id.clone(),
             service: self.service,
+            trace: trace.context,
         };
         let inner = CONTEXT.scope(context, self.inner.call(req).instrument(span));
         SetRequestIdFuture {
@@ -242,7 +276,9 @@ impl<F> fmt::Debug for SetRequestIdFuture<F> {
 }
 
 /// Sets `X-Request-ID` on outgoing requests from the current request's scope, unless
-/// the request already has one.
+/// the request already has one; and the request's `traceparent` and `tracestate`
+/// when it came with a valid one, unless the outgoing request has a `traceparent`
+/// of its own (see [`TraceContext::inject`]).
 ///
 /// ```
 /// use keviq_runtime::axum::request_id::ForwardRequestIdLayer;
@@ -289,11 +325,15 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        if !req.headers().contains_key(&HEADER)
-            && let Some(id) = current()
-        {
-            req.headers_mut().insert(HEADER, id.0);
-        }
+        with_context(|c| {
+            let headers = req.headers_mut();
+            if !headers.contains_key(&HEADER) {
+                headers.insert(HEADER, c.id.0.clone());
+            }
+            if let Some(trace) = &c.trace {
+                trace.inject(headers);
+            }
+        });
         self.inner.call(req)
     }
 }

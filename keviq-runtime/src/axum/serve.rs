@@ -1,10 +1,12 @@
-//! Serving a router: the listen address from `KEVIQ_LISTEN`, graceful shutdown on
-//! Ctrl-C and SIGTERM.
+//! Serving a router: the listen address from `KEVIQ_LISTEN`, the limits of
+//! [`ServeOptions`](super::ServeOptions), graceful shutdown on Ctrl-C and SIGTERM.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use axum::Router;
 use tokio::net::TcpListener;
+
+use super::server::{ServeOptions, serve_with};
 
 /// The variable holding the listen address.
 pub const LISTEN_VAR: &str = "KEVIQ_LISTEN";
@@ -29,6 +31,15 @@ pub enum ServeError {
         addr: SocketAddr,
         /// The system's reason.
         source: std::io::Error,
+    },
+    /// A variable of [`ServeOptions`](super::ServeOptions) is not a whole number of at
+    /// least 1.
+    #[error("{name}=`{value}` is not a whole number of at least 1")]
+    InvalidOption {
+        /// The variable.
+        name: &'static str,
+        /// The value found (printable characters only).
+        value: String,
     },
     /// The server failed while running.
     #[error("server error: {0}")]
@@ -83,30 +94,43 @@ pub async fn serve(router: Router) -> Result<(), ServeError> {
 /// A bad `KEVIQ_LISTEN`, an address that cannot be bound, or an I/O failure.
 pub async fn serve_or(router: Router, default: SocketAddr) -> Result<(), ServeError> {
     let addr = listen_addr_or(default)?;
+    let options = ServeOptions::from_env()?;
     // Installed before anything can observe the server, so no signal is missed.
     let shutdown = shutdown_signal();
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Bind { addr, source })?;
+    let listener = bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
     // The bound address, so port 0 reports the port the system chose.
     let addr = listener.local_addr().unwrap_or(addr);
     tracing::info!(%addr, "listening");
-    serve_listener(listener, router, shutdown).await
+    serve_with(listener, router, shutdown, options).await
 }
 
-/// Serves `router` on an already bound listener until `shutdown` completes.
+/// Connections waiting to be accepted, past `ServeOptions::max_connections`: more than std's default of 128, so a burst waits in the
+/// kernel instead of retrying its SYN for seconds.
+const BACKLOG: u32 = 1024;
+
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As std's `TcpListener::bind` does: a restarted service can bind at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
+/// Serves `router` on an already bound listener until `shutdown` completes, with
+/// the [`ServeOptions`] of the environment (timeouts and a connection cap, see
+/// [`serve_with`]).
 ///
 /// # Errors
-/// An I/O failure of the server.
+/// A bad `KEVIQ_*` limit variable.
 pub async fn serve_listener(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+    serve_with(listener, router, shutdown, ServeOptions::from_env()?).await
 }
 
 /// Completes on Ctrl-C or (on Unix) SIGTERM.

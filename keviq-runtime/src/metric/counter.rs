@@ -3,6 +3,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use super::Series;
 use crate::encode::Collect;
 use crate::encode::Encoder;
+use crate::exemplar::{Exemplar, ExemplarLabels, ExemplarSlot, LazyBox};
 use crate::shard::{self, Padded, SLOTS};
 
 /// A monotonically increasing `u64` count, sharded per thread.
@@ -17,10 +18,15 @@ use crate::shard::{self, Padded, SLOTS};
 /// REQUESTS.inc_by(2);
 /// assert_eq!(REQUESTS.get(), 3);
 /// ```
+///
+/// [`inc_with_exemplar`](Self::inc_with_exemplar) also keeps the increment as the
+/// counter's [exemplar](crate::exemplar), which OpenMetrics renders on `_total`.
 #[derive(Debug)]
 pub struct Counter {
     slots: [Padded<AtomicU64>; SLOTS],
     shared: Padded<AtomicU64>,
+    // Beside the counts: `inc` never touches it.
+    exemplar: LazyBox<ExemplarSlot>,
 }
 
 impl Counter {
@@ -29,6 +35,7 @@ impl Counter {
         Self {
             slots: [const { Padded(AtomicU64::new(0)) }; SLOTS],
             shared: Padded(AtomicU64::new(0)),
+            exemplar: LazyBox::new(),
         }
     }
 
@@ -54,6 +61,22 @@ impl Counter {
         }
     }
 
+    /// Adds one, with `labels` as the exemplar (value 1). See [`crate::exemplar`]
+    /// for what it costs.
+    #[inline]
+    pub fn inc_with_exemplar(&self, labels: &ExemplarLabels) {
+        self.inc_by_with_exemplar(1, labels);
+    }
+
+    /// Adds `n`, with `labels` as the exemplar (value `n`).
+    #[inline]
+    pub fn inc_by_with_exemplar(&self, n: u64, labels: &ExemplarLabels) {
+        self.inc_by(n);
+        self.exemplar
+            .get_or_init(ExemplarSlot::new)
+            .record(labels, n as f64);
+    }
+
     /// The current total over all threads.
     pub fn get(&self) -> u64 {
         self.slots
@@ -61,6 +84,11 @@ impl Counter {
             .fold(self.shared.0.load(Relaxed), |sum, s| {
                 sum.wrapping_add(s.0.load(Relaxed))
             })
+    }
+
+    /// The latest exemplar, if one was recorded.
+    pub fn exemplar(&self) -> Option<Exemplar> {
+        self.exemplar.get().and_then(ExemplarSlot::load)
     }
 }
 
@@ -73,35 +101,62 @@ impl Default for Counter {
 impl Collect for Counter {
     fn collect(&self, enc: &mut Encoder<'_>) {
         enc.clear_labels();
-        enc.counter(self.get());
+        enc.counter_with_exemplar(self.get(), || self.exemplar());
     }
 }
 
-/// One series of a labeled counter family: a single atomic, 8 bytes.
+/// One series of a labeled counter family: an atomic count, and a pointer to its
+/// exemplar slot, null until the series records its first exemplar (16 bytes).
 #[derive(Debug, Default)]
-pub struct LabeledCounter(AtomicU64);
+pub struct LabeledCounter {
+    value: AtomicU64,
+    exemplar: LazyBox<ExemplarSlot>,
+}
 
 impl LabeledCounter {
     /// A series at zero.
     pub const fn new() -> Self {
-        Self(AtomicU64::new(0))
+        Self {
+            value: AtomicU64::new(0),
+            exemplar: LazyBox::new(),
+        }
     }
 
     /// Adds one.
     #[inline(always)]
     pub fn inc(&self) {
-        self.0.fetch_add(1, Relaxed);
+        self.value.fetch_add(1, Relaxed);
     }
 
     /// Adds `n`.
     #[inline(always)]
     pub fn inc_by(&self, n: u64) {
-        self.0.fetch_add(n, Relaxed);
+        self.value.fetch_add(n, Relaxed);
+    }
+
+    /// Adds one, with `labels` as the series' exemplar (value 1).
+    #[inline]
+    pub fn inc_with_exemplar(&self, labels: &ExemplarLabels) {
+        self.inc_by_with_exemplar(1, labels);
+    }
+
+    /// Adds `n`, with `labels` as the series' exemplar (value `n`).
+    #[inline]
+    pub fn inc_by_with_exemplar(&self, n: u64, labels: &ExemplarLabels) {
+        self.inc_by(n);
+        self.exemplar
+            .get_or_init(ExemplarSlot::new)
+            .record(labels, n as f64);
     }
 
     /// The current value.
     pub fn get(&self) -> u64 {
-        self.0.load(Relaxed)
+        self.value.load(Relaxed)
+    }
+
+    /// The latest exemplar, if one was recorded.
+    pub fn exemplar(&self) -> Option<Exemplar> {
+        self.exemplar.get().and_then(ExemplarSlot::load)
     }
 }
 
@@ -116,7 +171,7 @@ impl Series for LabeledCounter {
         self
     }
     fn encode(&self, _: &(), enc: &mut Encoder<'_>) {
-        enc.counter(self.get());
+        enc.counter_with_exemplar(self.get(), || self.exemplar());
     }
 }
 

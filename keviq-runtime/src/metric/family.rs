@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::Series;
+use super::key::SeriesKey;
 use crate::encode::Collect;
 use crate::encode::Encoder;
 use crate::label::{KeyBuf, LabelSchema};
@@ -174,7 +175,7 @@ impl<L: LabelSchema, M: Series> Collect for Family<L, M> {
         if let Some(index) = self.sparse.get() {
             for (_, (key, series)) in index.series.iter() {
                 enc.clear_labels();
-                L::decode_key(key, |i, v| enc.label_at(i, v));
+                L::decode_key(key.as_bytes(), |i, v| enc.label_at(i, v));
                 series.encode(&self.config, enc);
             }
         }
@@ -209,11 +210,12 @@ impl<L, M: Series> Drop for Family<L, M> {
 /// of at most one half, so it never resizes and lookups never wait. Each slot is a
 /// `u32`: the top 8 bits of the hash as a tag, then `arena index + 1` (zero is
 /// empty), which caps a family at [`MAX_SPARSE_SERIES`]. Series live in an
-/// append-only arena whose elements never move, so handles stay valid.
+/// append-only arena whose elements never move, so handles stay valid; each holds
+/// its key behind a thin pointer ([`SeriesKey`]).
 struct SparseIndex<M> {
     hasher: foldhash::fast::RandomState,
     slots: Box<[AtomicU32]>,
-    series: boxcar::Vec<(Box<[u8]>, M)>,
+    series: boxcar::Vec<(SeriesKey, M)>,
     insert_lock: Mutex<()>,
 }
 
@@ -246,7 +248,7 @@ impl<M: Series> SparseIndex<M> {
             }
             if slot & TAG_MASK == tag
                 && let Some((k, series)) = self.series.get((slot & INDEX_MASK) as usize - 1)
-                && **k == *key
+                && k.as_bytes() == key
             {
                 return Some(series);
             }
@@ -265,7 +267,7 @@ impl<M: Series> SparseIndex<M> {
         if self.series.count() >= max_series.min(MAX_SPARSE_SERIES) {
             return None;
         }
-        let index = self.series.push((key.into(), M::create(config)));
+        let index = self.series.push((SeriesKey::new(key), M::create(config)));
         let mask = self.slots.len() - 1;
         let mut pos = hash as usize & mask;
         while self.slots[pos].load(Ordering::Relaxed) != 0 {

@@ -3,6 +3,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use super::Series;
 use crate::encode::Collect;
 use crate::encode::Encoder;
+use crate::exemplar::{Exemplar, ExemplarLabels, ExemplarSlot, LazyBox};
 use crate::shard::{self, Padded, SLOTS};
 
 pub use keviq_model::DEFAULT_MS_BUCKETS;
@@ -14,16 +15,44 @@ fn bucket_index<const N: usize>(bounds: &[f64; N], v: f64) -> usize {
     bounds.iter().map(|&b| (b < v) as usize).sum()
 }
 
-/// Counts of one histogram (or one shard of it): a counter per finite bucket, one for
-/// `+Inf`, and the sum of observations as `f64` bits.
+/// Counts of one histogram series (or one shard of it): a counter per finite bucket,
+/// one for `+Inf`, and the sum of observations as `f64` bits.
 #[derive(Debug)]
-pub struct HistogramCell<const N: usize> {
+struct Counts<const N: usize> {
     buckets: [AtomicU64; N],
     inf: AtomicU64,
     sum: AtomicU64,
 }
 
-impl<const N: usize> HistogramCell<N> {
+/// Exemplar slots of a histogram series: a pointer per bucket (`+Inf` last),
+/// created on the series' first exemplar, and a slot per bucket, created on the
+/// bucket's first: a series pays for the buckets its exemplars fall in.
+type BucketExemplars = LazyBox<Box<[LazyBox<ExemplarSlot>]>>;
+
+/// The bucket pointers of a series with `N` finite bounds, all null.
+#[cold]
+fn bucket_slots<const N: usize>() -> Box<[LazyBox<ExemplarSlot>]> {
+    (0..=N).map(|_| LazyBox::new()).collect()
+}
+
+/// Records an exemplar on bucket `i`.
+#[inline]
+fn record_exemplar<const N: usize>(
+    slots: &BucketExemplars,
+    i: usize,
+    v: f64,
+    labels: &ExemplarLabels,
+) {
+    if let Some(slot) = slots.get_or_init(bucket_slots::<N>).get(i) {
+        slot.get_or_init(ExemplarSlot::new).record(labels, v);
+    }
+}
+
+fn load_exemplar(slots: &BucketExemplars, i: usize) -> Option<Exemplar> {
+    slots.get()?.get(i)?.get()?.load()
+}
+
+impl<const N: usize> Counts<N> {
     const fn new() -> Self {
         Self {
             buckets: [const { AtomicU64::new(0) }; N],
@@ -70,22 +99,24 @@ impl<const N: usize> HistogramCell<N> {
 /// Writes one histogram series from per-bucket (non-cumulative) counts.
 fn encode<const N: usize>(
     bounds: &[f64; N],
-    cells: &mut dyn Iterator<Item = &HistogramCell<N>>,
+    cells: &mut dyn Iterator<Item = &Counts<N>>,
+    exemplars: &BucketExemplars,
     enc: &mut Encoder<'_>,
 ) {
+    let exemplar = |i| load_exemplar(exemplars, i);
     let mut counts = [0u64; 64];
     let mut sum = 0.0;
     if N < counts.len() {
         for cell in cells {
             cell.add_into(&mut counts[..=N], &mut sum);
         }
-        enc.histogram(bounds, &counts[..=N], sum);
+        enc.histogram_with_exemplars(bounds, &counts[..=N], sum, exemplar);
     } else {
         let mut counts = vec![0u64; N + 1];
         for cell in cells {
             cell.add_into(&mut counts, &mut sum);
         }
-        enc.histogram(bounds, &counts, sum);
+        enc.histogram_with_exemplars(bounds, &counts, sum, exemplar);
     }
 }
 
@@ -108,11 +139,16 @@ fn encode<const N: usize>(
 /// use keviq_runtime::Histogram;
 /// static BAD: Histogram<2> = Histogram::new([10.0, 1.0]);
 /// ```
+///
+/// [`observe_with_exemplar`](Self::observe_with_exemplar) also keeps the observation
+/// as the [exemplar](crate::exemplar) of the bucket it falls in.
 #[derive(Debug)]
 pub struct Histogram<const N: usize> {
     bounds: [f64; N],
-    slots: [Padded<HistogramCell<N>>; SLOTS],
-    shared: Padded<HistogramCell<N>>,
+    slots: [Padded<Counts<N>>; SLOTS],
+    shared: Padded<Counts<N>>,
+    // Beside the counts: `observe` never touches it.
+    exemplars: BucketExemplars,
 }
 
 impl<const N: usize> Histogram<N> {
@@ -126,8 +162,9 @@ impl<const N: usize> Histogram<N> {
         }
         Self {
             bounds,
-            slots: [const { Padded(HistogramCell::new()) }; SLOTS],
-            shared: Padded(HistogramCell::new()),
+            slots: [const { Padded(Counts::new()) }; SLOTS],
+            shared: Padded(Counts::new()),
+            exemplars: LazyBox::new(),
         }
     }
 
@@ -144,6 +181,27 @@ impl<const N: usize> Histogram<N> {
         }
     }
 
+    /// Records one observation, with `labels` as the exemplar of its bucket (`NaN`
+    /// is ignored, exemplar included). See [`crate::exemplar`] for what it costs.
+    #[inline]
+    pub fn observe_with_exemplar(&self, v: f64, labels: &ExemplarLabels) {
+        if v.is_nan() {
+            return;
+        }
+        let i = bucket_index(&self.bounds, v);
+        match shard::current() {
+            Some(s) => self.slots[s].0.observe_owned(i, v),
+            None => self.shared.0.observe_shared(i, v),
+        }
+        record_exemplar::<N>(&self.exemplars, i, v, labels);
+    }
+
+    /// The latest exemplar of bucket `bucket` (`0..N` for the finite bounds, `N`
+    /// for `+Inf`), if one was recorded.
+    pub fn exemplar(&self, bucket: usize) -> Option<Exemplar> {
+        load_exemplar(&self.exemplars, bucket)
+    }
+
     /// The bucket bounds, without `+Inf`.
     pub fn bounds(&self) -> &[f64; N] {
         &self.bounds
@@ -157,7 +215,7 @@ impl<const N: usize> Histogram<N> {
             .sum()
     }
 
-    fn cells(&self) -> impl Iterator<Item = &HistogramCell<N>> {
+    fn cells(&self) -> impl Iterator<Item = &Counts<N>> {
         self.slots.iter().map(|p| &p.0).chain([&self.shared.0])
     }
 }
@@ -165,7 +223,24 @@ impl<const N: usize> Histogram<N> {
 impl<const N: usize> Collect for Histogram<N> {
     fn collect(&self, enc: &mut Encoder<'_>) {
         enc.clear_labels();
-        encode(&self.bounds, &mut self.cells(), enc);
+        encode(&self.bounds, &mut self.cells(), &self.exemplars, enc);
+    }
+}
+
+/// One series of a labeled histogram family: its counts, and a pointer to its
+/// bucket exemplar slots, null until the series records its first exemplar.
+#[derive(Debug)]
+pub struct HistogramCell<const N: usize> {
+    counts: Counts<N>,
+    exemplars: BucketExemplars,
+}
+
+impl<const N: usize> HistogramCell<N> {
+    const fn new() -> Self {
+        Self {
+            counts: Counts::new(),
+            exemplars: LazyBox::new(),
+        }
     }
 }
 
@@ -181,8 +256,28 @@ impl<const N: usize> LabeledHistogram<'_, N> {
     #[inline(always)]
     pub fn observe(&self, v: f64) {
         if !v.is_nan() {
-            self.cell.observe_shared(bucket_index(self.bounds, v), v);
+            self.cell
+                .counts
+                .observe_shared(bucket_index(self.bounds, v), v);
         }
+    }
+
+    /// Records one observation, with `labels` as the exemplar of its bucket (`NaN`
+    /// is ignored, exemplar included).
+    #[inline]
+    pub fn observe_with_exemplar(&self, v: f64, labels: &ExemplarLabels) {
+        if v.is_nan() {
+            return;
+        }
+        let i = bucket_index(self.bounds, v);
+        self.cell.counts.observe_shared(i, v);
+        record_exemplar::<N>(&self.cell.exemplars, i, v, labels);
+    }
+
+    /// The latest exemplar of bucket `bucket` (`0..N` for the finite bounds, `N`
+    /// for `+Inf`), if one was recorded.
+    pub fn exemplar(&self, bucket: usize) -> Option<Exemplar> {
+        load_exemplar(&self.cell.exemplars, bucket)
     }
 }
 
@@ -197,7 +292,12 @@ impl<const N: usize> Series for HistogramCell<N> {
         LabeledHistogram { bounds, cell: self }
     }
     fn encode(&self, bounds: &[f64; N], enc: &mut Encoder<'_>) {
-        encode(bounds, &mut std::iter::once(self), enc);
+        encode(
+            bounds,
+            &mut std::iter::once(&self.counts),
+            &self.exemplars,
+            enc,
+        );
     }
 }
 

@@ -8,6 +8,7 @@ mod counter;
 mod family;
 mod gauge;
 mod histogram;
+mod key;
 mod observed;
 pub(crate) mod overflow;
 
