@@ -7,12 +7,26 @@
 //! | `TELEMETRY_DATABASE_URL` | `sqlite://telemetry.sqlite` | `sqlite://PATH` or `postgres://…` |
 //! | `TELEMETRY_RETENTION_HOURS` | `24` | hours samples are kept (1 to 87600) |
 //! | `KEVIQ_LISTEN` | `127.0.0.1:8015` | the address the API and dashboard listen on |
+//! | `TELEMETRY_REMOTE_WRITE_URL` | unset: no remote write | comma-separated `http://` remote-write 1.0 endpoints |
+//! | `TELEMETRY_REMOTE_WRITE_BEARER_TOKEN_FILE` | unset | a file holding the token of `Authorization: Bearer` |
+//! | `TELEMETRY_REMOTE_WRITE_HEADERS` | unset | extra headers, `Name=value,Name=value` (Mimir's `X-Scope-OrgID=…`) |
+//! | `TELEMETRY_REMOTE_WRITE_TIMEOUT_SECONDS` | `30` | limit of one request (1 to 600) |
+//! | `TELEMETRY_REMOTE_WRITE_BATCH_SAMPLES` | `2000` | samples per request (1 to 100000) |
+//! | `TELEMETRY_REMOTE_WRITE_QUEUE_BYTES` | `256MiB` | bound of the unsent backlog (bytes, or `KiB`/`MiB`/`GiB`) |
+//! | `TELEMETRY_QUERY_URL` | unset: the local store | a Prometheus-compatible query API the API and dashboard read |
+//! | `TELEMETRY_SHARD` | unset: every target | `i/n`: only the targets whose hash modulo `n` is `i` |
+//!
+//! `TELEMETRY_DATABASE_URL=none` keeps no local store: the service scrapes and
+//! forwards only (it then needs `TELEMETRY_REMOTE_WRITE_URL`). The remote-write token
+//! and headers are sent to `TELEMETRY_QUERY_URL` too. See [`crate::remote`].
 //!
 //! `KEVIQ_LISTEN` is every keviq service's listen variable ([`keviq::axum::LISTEN_VAR`]);
 //! the telemetry service's default is its published port, so it runs next to a
 //! service on the default `127.0.0.1:8000`. A bad value stops start-up with a message
 //! that names the variable; a value that is not UTF-8 is read with its bad bytes
 //! replaced, so it is refused rather than taken for unset.
+
+mod remote;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -37,6 +51,12 @@ pub const FLEET: [&str; 15] = [
     "telemetry-service",
 ];
 
+pub use self::remote::{
+    BATCH_VAR, BEARER_TOKEN_FILE_VAR, DEFAULT_BATCH_SAMPLES, DEFAULT_QUEUE_BYTES, DEFAULT_TIMEOUT,
+    Endpoint, HEADERS_VAR, QUERY_URL_VAR, QUEUE_BYTES_VAR, QueryConfig, REMOTE_WRITE_URL_VAR,
+    RemoteWriteConfig, SHARD_VAR, Secret, Shard, TIMEOUT_VAR, request_headers,
+};
+
 /// Variable holding the targets.
 pub const TARGETS_VAR: &str = "SCRAPE_TARGETS";
 /// Variable holding the interval.
@@ -47,6 +67,8 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// Variable holding the database URL.
 pub const DATABASE_URL_VAR: &str = "TELEMETRY_DATABASE_URL";
+/// The [`DATABASE_URL_VAR`] value that keeps no local store.
+pub const NO_DATABASE: &str = "none";
 /// Database when [`DATABASE_URL_VAR`] is unset: a file next to the process.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://telemetry.sqlite";
 /// Variable holding the retention.
@@ -169,6 +191,13 @@ impl ScrapeConfig {
                 .collect(),
             Some(list) => parse_targets(&list)?,
         };
+        let targets = match Shard::from_var(get(SHARD_VAR))? {
+            Some(shard) => targets
+                .into_iter()
+                .filter(|t| shard.owns(&t.to_string()))
+                .collect(),
+            None => targets,
+        };
         let interval = match get(INTERVAL_VAR) {
             None => DEFAULT_INTERVAL,
             Some(text) => match text.trim().parse::<u64>() {
@@ -209,12 +238,19 @@ impl ScrapeConfig {
 pub struct Settings {
     /// Targets, interval, limits.
     pub scrape: ScrapeConfig,
-    /// `sqlite://…` or `postgres://…` (checked when the store connects).
+    /// `sqlite://…` or `postgres://…` (checked when the store connects), or `none`
+    /// ([`Settings::store_url`]).
     pub database_url: String,
     /// How long samples are kept.
     pub retention: Duration,
     /// Where the API and the dashboard listen.
     pub listen: SocketAddr,
+    /// Remote write, if configured.
+    pub remote_write: Option<RemoteWriteConfig>,
+    /// The query API the API and dashboard read, if configured.
+    pub query: Option<QueryConfig>,
+    /// This process's shard of the targets (already applied to `scrape.targets`).
+    pub shard: Option<Shard>,
 }
 
 impl Settings {
@@ -224,12 +260,31 @@ impl Settings {
     /// # Errors
     /// The first bad variable, named.
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Ok(Self {
+        let settings = Self {
             scrape: ScrapeConfig::from_vars(&get)?,
-            database_url: get(DATABASE_URL_VAR).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            database_url: get(DATABASE_URL_VAR)
+                .map(|url| url.trim().to_owned())
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             retention: retention_from(get(RETENTION_VAR))?,
             listen: listen_from(get(LISTEN_VAR))?,
-        })
+            remote_write: RemoteWriteConfig::from_vars(&get)?,
+            query: QueryConfig::from_vars(&get)?,
+            shard: Shard::from_var(get(SHARD_VAR))?,
+        };
+        if settings.store_url().is_none() && settings.remote_write.is_none() {
+            return Err(ConfigError {
+                variable: DATABASE_URL_VAR,
+                reason: format!(
+                    "`{NO_DATABASE}` keeps no local store, so the samples need somewhere to go: set {REMOTE_WRITE_URL_VAR}"
+                ),
+            });
+        }
+        Ok(settings)
+    }
+
+    /// The local store's URL; `None` for `TELEMETRY_DATABASE_URL=none`.
+    pub fn store_url(&self) -> Option<&str> {
+        (!self.database_url.eq_ignore_ascii_case(NO_DATABASE)).then_some(self.database_url.as_str())
     }
 
     /// Reads the process's environment.
@@ -309,7 +364,7 @@ mod tests {
     use super::*;
 
     /// The variables `vars` set, as `from_vars` reads them.
-    fn lookup<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    pub(super) fn lookup<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<String> + 'a {
         |name| {
             vars.iter()
                 .find(|(k, _)| *k == name)
@@ -420,5 +475,41 @@ mod tests {
         assert_eq!(s.database_url, "postgres://db/t");
         assert_eq!(s.retention, Duration::from_secs(7200));
         assert_eq!(s.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!((s.remote_write, s.query, s.shard), (None, None, None));
+    }
+
+    #[test]
+    fn a_stateless_forwarder_needs_somewhere_to_forward() {
+        let e = settings(&[(DATABASE_URL_VAR, "none")]).expect_err("refused");
+        assert_eq!(e.variable, DATABASE_URL_VAR);
+        assert!(e.reason.contains(REMOTE_WRITE_URL_VAR), "{e}");
+        let s = settings(&[
+            (DATABASE_URL_VAR, "none"),
+            (REMOTE_WRITE_URL_VAR, "http://vm:8428/api/v1/write"),
+            (QUERY_URL_VAR, "http://vm:8428"),
+        ])
+        .expect("ok");
+        assert_eq!(s.store_url(), None);
+        assert!(s.remote_write.is_some() && s.query.is_some());
+        assert_eq!(
+            settings(&[]).expect("ok").store_url(),
+            Some(DEFAULT_DATABASE_URL)
+        );
+    }
+
+    #[test]
+    fn a_shard_keeps_its_share_of_the_targets() {
+        let all = config(&[]).expect("defaults").targets;
+        let mut seen = Vec::new();
+        for i in 0..3 {
+            let shard = format!("{i}/3");
+            let part = config(&[(SHARD_VAR, &shard)]).expect("ok").targets;
+            seen.extend(part);
+        }
+        seen.sort();
+        let mut all_sorted = all.clone();
+        all_sorted.sort();
+        assert_eq!(seen, all_sorted);
+        assert!(settings(&[(SHARD_VAR, "3/3")]).is_err());
     }
 }

@@ -5,6 +5,10 @@
 //! routes itself (the fleet demo); [`run`] is the whole process: it reads the
 //! environment, serves on `KEVIQ_LISTEN` until Ctrl-C or SIGTERM, then writes what it
 //! has accepted.
+//!
+//! With remote write, the senders run too ([`crate::remote`]): with a local store
+//! they follow the writer, without one (`TELEMETRY_DATABASE_URL=none`) the scrapes go
+//! straight to them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,6 +20,8 @@ use tokio::task::JoinHandle;
 
 use crate::api::{AppState, app};
 use crate::config::{ConfigError, Settings};
+use crate::query::PromQuery;
+use crate::remote::RemoteWrite;
 use crate::scrape::Scraper;
 use crate::store::{Store, StoreError};
 use crate::writer::{DEFAULT_BUFFER_SAMPLES, STORAGE, Writer};
@@ -44,28 +50,38 @@ pub struct Started {
     pub scraper: Arc<Scraper>,
     stop: watch::Sender<bool>,
     scraping: JoinHandle<()>,
-    writing: JoinHandle<()>,
+    writing: Option<JoinHandle<()>>,
+    remote: Option<RemoteWrite>,
 }
 
 /// Longest [`Started::stop`] waits for the last writes (a database that is down).
 const FINAL_WRITE_LIMIT: Duration = Duration::from_secs(15);
+/// Longest [`Started::stop`] waits for the last remote writes (a receiver that is
+/// down: with a local store they are sent after the next start).
+const FINAL_SEND_LIMIT: Duration = Duration::from_secs(10);
 
 impl Started {
     /// Stops scraping (a round in progress finishes, within the scrape timeout), then
-    /// writes every scrape accepted, waiting at most 15 s for the database.
+    /// writes every scrape accepted, waiting at most 15 s for the database, then
+    /// remote-writes what is pending, waiting at most 10 s for the receivers.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         if let Err(e) = self.scraping.await {
             tracing::error!(error = %e, "the scrape task failed");
         }
         // The scraper's end dropped the hand-over: the writer drains it and returns.
-        match tokio::time::timeout(FINAL_WRITE_LIMIT, self.writing).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "the writer task failed"),
-            Err(_) => tracing::error!(
-                buffered = STORAGE.buffered.get(),
-                "the database took too long: samples still buffered are not written"
-            ),
+        if let Some(writing) = self.writing {
+            match tokio::time::timeout(FINAL_WRITE_LIMIT, writing).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "the writer task failed"),
+                Err(_) => tracing::error!(
+                    buffered = STORAGE.buffered.get(),
+                    "the database took too long: samples still buffered are not written"
+                ),
+            }
+        }
+        if let Some(remote) = self.remote {
+            remote.stop(FINAL_SEND_LIMIT).await;
         }
     }
 }
@@ -81,33 +97,71 @@ async fn until_stopped(mut stopped: watch::Receiver<bool>) {
 /// # Errors
 /// An unusable database.
 pub async fn start(settings: Settings) -> Result<Started, DaemonError> {
-    let store = Store::connect(&settings.database_url).await?;
+    let store = match settings.store_url() {
+        Some(url) => Some(Store::connect(url).await?),
+        None => None,
+    };
+    let remote = match &settings.remote_write {
+        Some(config) => Some(RemoteWrite::start(config, store.as_ref()).await?),
+        None => None,
+    };
     tracing::info!(
         targets = settings.scrape.targets.len(),
         interval_s = settings.scrape.interval.as_secs_f64(),
-        backend = ?store.backend(),
+        backend = ?store.as_ref().map(Store::backend),
+        remote_write = settings.remote_write.as_ref().map_or(0, |r| r.endpoints.len()),
+        query_api = settings.query.is_some(),
+        shard = ?settings.shard.map(|s| format!("{}/{}", s.index, s.count)),
         "telemetry service starting"
     );
     let scraper = Scraper::new(settings.scrape);
     let (stop, stopped) = watch::channel(false);
 
-    let (handover, writing) = Writer::new(store.clone(), DEFAULT_BUFFER_SAMPLES).start();
+    let (handover, writing) = match &store {
+        Some(store) => {
+            let mut writer = Writer::new(store.clone(), DEFAULT_BUFFER_SAMPLES)
+                .with_handover(2 * scraper.config().targets.len());
+            if let Some(remote) = &remote {
+                writer = writer.with_backlog(remote.backlog().clone());
+            }
+            let (handover, writing) = writer.start();
+            (Some(handover), Some(writing))
+        }
+        None => (None, None),
+    };
+    // Without a store, scrapes go straight to the remote-write backlog.
+    let direct = remote
+        .as_ref()
+        .filter(|r| r.in_memory())
+        .map(|r| r.backlog().clone());
     // The hand-over moves into the scrape task: when scraping stops, the writer
     // drains what it was given and returns.
     let scraping = tokio::spawn(Scraper::run(
         scraper.clone(),
-        move |scrape| handover.send(scrape),
+        move |scrape| {
+            if let Some(handover) = &handover {
+                handover.send(scrape);
+            } else if let Some(backlog) = &direct {
+                backlog.push_scrape(scrape);
+            }
+        },
         until_stopped(stopped.clone()),
     ));
-    let retention = tokio::spawn(crate::retention::run(store.clone(), settings.retention));
-    tokio::spawn(async move {
-        until_stopped(stopped).await;
-        retention.abort();
-    });
+    if let Some(store) = &store {
+        let retention = tokio::spawn(crate::retention::run(store.clone(), settings.retention));
+        tokio::spawn(async move {
+            until_stopped(stopped).await;
+            retention.abort();
+        });
+    }
 
     let router = app(AppState {
         scraper: scraper.clone(),
         store,
+        query: settings
+            .query
+            .as_ref()
+            .map(|q| std::sync::Arc::new(PromQuery::new(q))),
     });
     Ok(Started {
         router,
@@ -115,6 +169,7 @@ pub async fn start(settings: Settings) -> Result<Started, DaemonError> {
         stop,
         scraping,
         writing,
+        remote,
     })
 }
 

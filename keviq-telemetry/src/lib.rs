@@ -5,6 +5,11 @@
 //! figures of [`analytics`]). `keviq-telemetry` (or `keviq-telemetry serve`) runs it
 //! ([`daemon`]), with the variables of [`config`].
 //!
+//! Beyond one fleet, it forwards every scrape over Prometheus remote write 1.0 to a
+//! time-series database ([`remote`]), with or without a local store, reads its
+//! dashboard back through that database's query API ([`query`]), and splits the
+//! targets between several processes (`TELEMETRY_SHARD`).
+//!
 //! A sample keeps the parser's structure end to end: the scraper turns each parsed
 //! sample into a [`sample::Sample`] (name, family type, sorted labels, value,
 //! timestamp), which the writer buffers, the store writes and reads back, and the
@@ -51,6 +56,9 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod lint;
+pub mod logs;
+pub mod query;
+pub mod remote;
 pub mod retention;
 pub mod sample;
 pub mod scrape;

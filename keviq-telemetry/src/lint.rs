@@ -396,7 +396,13 @@ fn render_labels(labels: &[(&str, Cow<'_, str>)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keviq_expfmt::parse;
+    use keviq_expfmt::{Mode, parse_with};
+
+    /// The rules run on what scrape mode accepts (strict mode refuses some of
+    /// what they find).
+    fn parse(text: &str, format: Format) -> Result<Exposition<'_>, keviq_expfmt::ParseError> {
+        parse_with(text, format, Mode::Scrape)
+    }
 
     fn run(rule: fn(&Exposition<'_>, Format) -> Vec<Finding>, text: &str) -> Vec<String> {
         run_in(rule, text, Format::Prometheus)

@@ -18,7 +18,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use keviq::Format;
 use keviq::axum::names::{SERVICE_INFO, SERVICE_LABEL};
-use keviq_expfmt::{ParseError, parse};
+use keviq_expfmt::{Mode, ParseError, parse_with};
 use tokio::task::JoinSet;
 
 use crate::config::{ScrapeConfig, Target};
@@ -102,6 +102,23 @@ impl ScrapeError {
             Self::Read(_) => FailureReason::Read,
         }
     }
+}
+
+/// The sample every scrape ends with: `1` when it succeeded, `0` when it failed.
+pub const UP: &str = "up";
+/// The sample holding how long a scrape took, in seconds.
+pub const SCRAPE_DURATION_SECONDS: &str = "scrape_duration_seconds";
+/// The sample holding how many samples a scrape returned.
+pub const SCRAPE_SAMPLES_SCRAPED: &str = "scrape_samples_scraped";
+
+/// One target's scrape in a round.
+#[derive(Debug)]
+struct Outcome {
+    target: Target,
+    at: SystemTime,
+    took: Duration,
+    /// `None` for a failed scrape.
+    samples: Option<Vec<Sample>>,
 }
 
 /// The samples of one successful scrape.
@@ -222,6 +239,52 @@ impl Scraper {
     /// Scrapes every target concurrently and returns the successful scrapes; failures
     /// are recorded in the targets' health and the scraper's metrics.
     pub async fn scrape_all(self: &Arc<Self>) -> Vec<Scrape> {
+        self.round()
+            .await
+            .into_iter()
+            .filter_map(|o| {
+                Some(Scrape {
+                    samples: o.samples?,
+                    target: o.target,
+                    at: o.at,
+                })
+            })
+            .collect()
+    }
+
+    /// Scrapes every target concurrently, as [`Scraper::scrape_all`], and returns one
+    /// scrape per target, failed ones included, each ending with the samples
+    /// Prometheus adds to every scrape: [`SCRAPE_DURATION_SECONDS`],
+    /// [`SCRAPE_SAMPLES_SCRAPED`] and, last, [`UP`] (`1`, or `0` for a failed scrape,
+    /// which has these three samples alone). What is stored and remote-written.
+    pub async fn scrape_round(self: &Arc<Self>) -> Vec<Scrape> {
+        self.round()
+            .await
+            .into_iter()
+            .map(|o| {
+                let up = o.samples.is_some();
+                let mut samples = o.samples.unwrap_or_default();
+                let scraped = samples.len();
+                let synthetic = |name: &str, value: f64| Sample {
+                    name: name.to_owned(),
+                    metric_type: keviq::MetricType::Gauge,
+                    labels: crate::sample::Labels::new(),
+                    value,
+                    timestamp_ms: None,
+                };
+                samples.push(synthetic(SCRAPE_DURATION_SECONDS, o.took.as_secs_f64()));
+                samples.push(synthetic(SCRAPE_SAMPLES_SCRAPED, scraped as f64));
+                samples.push(synthetic(UP, if up { 1.0 } else { 0.0 }));
+                Scrape {
+                    target: o.target,
+                    at: o.at,
+                    samples,
+                }
+            })
+            .collect()
+    }
+
+    async fn round(self: &Arc<Self>) -> Vec<Outcome> {
         let mut tasks = JoinSet::new();
         for target in self.config.targets.clone() {
             let scraper = Arc::clone(self);
@@ -229,14 +292,20 @@ impl Scraper {
                 let at = SystemTime::now();
                 let started = Instant::now();
                 let result = scraper.scrape_one(&target).await;
-                scraper.record(&target, at, started.elapsed(), result)
+                let took = started.elapsed();
+                let samples = scraper.record(&target, at, took, result);
+                Outcome {
+                    target,
+                    at,
+                    took,
+                    samples,
+                }
             });
         }
-        let mut scrapes = Vec::new();
+        let mut outcomes = Vec::new();
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok(Some(scrape)) => scrapes.push(scrape),
-                Ok(None) => {}
+                Ok(outcome) => outcomes.push(outcome),
                 Err(e) => tracing::error!(error = %e, "a scrape task failed"),
             }
         }
@@ -248,7 +317,7 @@ impl Scraper {
             .filter(|h| h.up)
             .count();
         SCRAPER.targets_up.set(up as i64);
-        scrapes
+        outcomes
     }
 
     /// One scrape of one target, bounded by the timeout and the body limit.
@@ -295,7 +364,8 @@ impl Scraper {
             })?;
         let bytes = body.to_bytes();
         let text = std::str::from_utf8(&bytes).map_err(|_| ScrapeError::Encoding)?;
-        Ok(from_exposition(&parse(text, format)?))
+        // Scrape mode: what Prometheus's scraper accepts is accepted here too.
+        Ok(from_exposition(&parse_with(text, format, Mode::Scrape)?))
     }
 
     fn record(
@@ -304,7 +374,7 @@ impl Scraper {
         at: SystemTime,
         took: Duration,
         result: Result<Vec<Sample>, ScrapeError>,
-    ) -> Option<Scrape> {
+    ) -> Option<Vec<Sample>> {
         let name = target.to_string();
         SCRAPER.duration.labels(&name).observe(took.as_secs_f64());
         let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
@@ -321,11 +391,7 @@ impl Scraper {
                 if let Some(name) = announced_name(&samples) {
                     entry.announced = Some(name);
                 }
-                Some(Scrape {
-                    target: target.clone(),
-                    at,
-                    samples,
-                })
+                Some(samples)
             }
             Err(e) => {
                 SCRAPER.failures.labels(&name, e.reason()).inc();
@@ -338,8 +404,9 @@ impl Scraper {
         }
     }
 
-    /// Scrapes every `interval` until `shutdown` completes, handing each successful
-    /// scrape to `sink`. A round that runs long delays the next one rather than
+    /// Scrapes every `interval` until `shutdown` completes, handing every target's
+    /// scrape of each round to `sink` ([`Scraper::scrape_round`]: failed ones too,
+    /// with `up` 0). A round that runs long delays the next one rather than
     /// overlapping it.
     pub async fn run(
         self: Arc<Self>,
@@ -353,7 +420,7 @@ impl Scraper {
             tokio::select! {
                 () = &mut shutdown => return,
                 _ = ticks.tick() => {
-                    for scrape in self.scrape_all().await {
+                    for scrape in self.scrape_round().await {
                         sink(scrape);
                     }
                 }
@@ -363,7 +430,7 @@ impl Scraper {
 }
 
 /// An error and its causes on one line ("connection refused" sits in a source).
-fn source_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn source_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

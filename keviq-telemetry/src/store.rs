@@ -16,7 +16,20 @@
 //!   value   REAL    NULL stands for NaN (SQLite cannot store NaN)
 //!   ts_ms   BIGINT  scrape time, milliseconds since the Unix epoch
 //! indexes: (metric, target, ts_ms) for the API's queries, (ts_ms) for retention
+//!
+//! telemetry_core.remote_write_cursor
+//!   remote      TEXT PRIMARY KEY  a remote-write endpoint (host:port/path)
+//!   last_id     BIGINT            the last sample row it has been sent (or dropped)
+//!   updated_ms  BIGINT            when the cursor last moved
 //! ```
+//!
+//! Each row has an id that grows with every insert: SQLite's `rowid`, PostgreSQL's
+//! `id BIGSERIAL` (added to an existing table by the migration, with an index). One
+//! writer writes one scrape per transaction, so a scrape's rows have consecutive ids
+//! and a later scrape has higher ones: the remote-write sender reads the rows after
+//! its cursor ([`Store::rows_between`]) and saves the cursor once they are delivered,
+//! so a restart resumes where delivery stopped. (Two telemetry processes sharing one
+//! PostgreSQL database would interleave ids; give each its own database.)
 //!
 //! The columns are those every deployment already has: a sample's type and its
 //! exposition timestamp are not stored (see [`crate::sample`]).
@@ -167,6 +180,8 @@ impl Store {
                 "CREATE TABLE IF NOT EXISTS telemetry_core.metric_samples (
                     target TEXT NOT NULL, metric TEXT NOT NULL, labels TEXT NOT NULL,
                     value REAL, ts_ms INTEGER NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS telemetry_core.remote_write_cursor (
+                    remote TEXT PRIMARY KEY, last_id INTEGER NOT NULL, updated_ms INTEGER NOT NULL)",
                 "CREATE INDEX IF NOT EXISTS telemetry_core.metric_samples_metric_target_ts
                     ON metric_samples (metric, target, ts_ms)",
                 "CREATE INDEX IF NOT EXISTS telemetry_core.metric_samples_ts ON metric_samples (ts_ms)",
@@ -179,6 +194,10 @@ impl Store {
                 "CREATE INDEX IF NOT EXISTS metric_samples_metric_target_ts
                     ON telemetry_core.metric_samples (metric, target, ts_ms)",
                 "CREATE INDEX IF NOT EXISTS metric_samples_ts ON telemetry_core.metric_samples (ts_ms)",
+                "ALTER TABLE telemetry_core.metric_samples ADD COLUMN IF NOT EXISTS id BIGSERIAL",
+                "CREATE INDEX IF NOT EXISTS metric_samples_id ON telemetry_core.metric_samples (id)",
+                "CREATE TABLE IF NOT EXISTS telemetry_core.remote_write_cursor (
+                    remote TEXT PRIMARY KEY, last_id BIGINT NOT NULL, updated_ms BIGINT NOT NULL)",
             ],
         };
         for statement in statements {
@@ -192,6 +211,15 @@ impl Store {
     /// # Errors
     /// The database failed; nothing of this scrape was written.
     pub async fn write(&self, scrape: &Scrape) -> Result<usize, StoreError> {
+        Ok(self.write_with_id(scrape).await?.0)
+    }
+
+    /// Writes one scrape's samples in one transaction; returns how many, and the id
+    /// of the last row (the previous last id when there were none).
+    ///
+    /// # Errors
+    /// The database failed; nothing of this scrape was written.
+    pub async fn write_with_id(&self, scrape: &Scrape) -> Result<(usize, i64), StoreError> {
         let target = scrape.target.to_string();
         let ts = epoch_ms(scrape.at);
         let mut tx = self.pool.begin().await?;
@@ -225,8 +253,123 @@ impl Store {
             }
             query.execute(&mut *tx).await?;
         }
+        let last_id: i64 = if scrape.samples.is_empty() {
+            0
+        } else {
+            let sql = match self.backend {
+                Backend::Sqlite => "SELECT last_insert_rowid()",
+                Backend::Postgres => {
+                    "SELECT currval(pg_get_serial_sequence('telemetry_core.metric_samples', 'id'))"
+                }
+            };
+            sqlx::query_as::<_, (i64,)>(sql)
+                .fetch_one(&mut *tx)
+                .await?
+                .0
+        };
         tx.commit().await?;
-        Ok(scrape.samples.len())
+        Ok((scrape.samples.len(), last_id))
+    }
+
+    /// The row id column: SQLite's `rowid`, PostgreSQL's `id`.
+    fn id_column(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "rowid",
+            Backend::Postgres => "id",
+        }
+    }
+
+    /// The highest row id (0 for an empty table).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn max_id(&self) -> Result<i64, StoreError> {
+        let sql = format!(
+            "SELECT CAST(COALESCE(MAX({}), 0) AS BIGINT) FROM telemetry_core.metric_samples",
+            self.id_column()
+        );
+        Ok(sqlx::query_as::<_, (i64,)>(&sql)
+            .fetch_one(&self.pool)
+            .await?
+            .0)
+    }
+
+    /// The rows with `after < id <= through`, by id, each with its id.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn rows_between(
+        &self,
+        after: i64,
+        through: i64,
+    ) -> Result<Vec<(i64, StoredSample)>, StoreError> {
+        let id = self.id_column();
+        let sql = format!(
+            "SELECT {id}, target, metric, labels, value, ts_ms FROM telemetry_core.metric_samples
+             WHERE {id} > $1 AND {id} <= $2 ORDER BY {id}"
+        );
+        let rows: Vec<(i64, String, String, String, Option<f64>, i64)> = sqlx::query_as(&sql)
+            .bind(after)
+            .bind(through)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, target, metric, labels, value, ts_ms)| {
+                (id, stored(target, metric, &labels, value, ts_ms))
+            })
+            .collect())
+    }
+
+    /// The scrapes stored after row `after`, oldest first, one per target and scrape
+    /// time: `(last row id, rows, bytes of metric and labels text, ts_ms)`.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn scrapes_after(&self, after: i64) -> Result<Vec<(i64, i64, i64, i64)>, StoreError> {
+        let id = self.id_column();
+        let sql = format!(
+            "SELECT CAST(MAX({id}) AS BIGINT), CAST(COUNT(*) AS BIGINT),
+                    CAST(SUM(LENGTH(metric) + LENGTH(labels)) AS BIGINT), ts_ms
+             FROM telemetry_core.metric_samples WHERE {id} > $1
+             GROUP BY target, ts_ms ORDER BY 1"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(after)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The saved cursor of a remote-write endpoint.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn cursor(&self, remote: &str) -> Result<Option<i64>, StoreError> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT last_id FROM telemetry_core.remote_write_cursor WHERE remote = $1",
+        )
+        .bind(remote.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(id,)| id))
+    }
+
+    /// Saves the cursor of a remote-write endpoint.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn save_cursor(&self, remote: &str, last_id: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO telemetry_core.remote_write_cursor (remote, last_id, updated_ms)
+             VALUES ($1, $2, $3)
+             ON CONFLICT (remote) DO UPDATE SET last_id = excluded.last_id, updated_ms = excluded.updated_ms",
+        )
+        .bind(remote.to_owned())
+        .bind(last_id)
+        .bind(epoch_ms(SystemTime::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Deletes samples older than `cutoff`; returns how many.
@@ -272,19 +415,31 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(target, metric, labels, value, ts_ms)| StoredSample {
-                target,
-                ts_ms,
-                sample: Sample {
-                    name: metric,
-                    metric_type: MetricType::Unknown,
-                    // A row not written by this service: no labels rather than no answer.
-                    labels: Labels::from_json(&labels).unwrap_or_default(),
-                    value: value.unwrap_or(f64::NAN),
-                    timestamp_ms: None,
-                },
+            .map(|(target, metric, labels, value, ts_ms)| {
+                stored(target, metric, &labels, value, ts_ms)
             })
             .collect())
+    }
+}
+
+fn stored(
+    target: String,
+    metric: String,
+    labels: &str,
+    value: Option<f64>,
+    ts_ms: i64,
+) -> StoredSample {
+    StoredSample {
+        target,
+        ts_ms,
+        sample: Sample {
+            name: metric,
+            metric_type: MetricType::Unknown,
+            // A row not written by this service: no labels rather than no answer.
+            labels: Labels::from_json(labels).unwrap_or_default(),
+            value: value.unwrap_or(f64::NAN),
+            timestamp_ms: None,
+        },
     }
 }
 

@@ -7,24 +7,30 @@
 //! `mona_telemetry_samples_dropped_total` and logged.
 //!
 //! [`Writer::start`] runs the writer in its own task: the scraper hands scrapes over
-//! through a bounded [`Handover`], the writer flushes after each one and every
-//! [`RETRY_EVERY`] while the database is away, and it stops once every `Handover` is
+//! through a bounded [`Handover`], the writer moves everything handed over into its
+//! buffer before each write (one scrape per transaction), retries every
+//! [`RETRY_EVERY`] while the database is away, and stops once every `Handover` is
 //! dropped and what they handed over is written (or the database is still away).
+//! With remote write, it tells the [`Backlog`] of every scrape written.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::task::JoinHandle;
 
+use crate::remote::{Backlog, Chunk, estimated_bytes};
 use crate::scrape::Scrape;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, epoch_ms};
 
 /// Samples the buffer holds by default: about 15 targets × 1,000 series × 60 scrapes.
 pub const DEFAULT_BUFFER_SAMPLES: usize = 1_000_000;
 
-/// Scrapes waiting between the scraper and the writer: a few rounds of a large fleet.
+/// Scrapes waiting between the scraper and the writer, at least: a few rounds of a
+/// fleet of tens of services. [`Writer::with_handover`] raises it for more targets: a
+/// round hands all its scrapes over at once.
 pub const HANDOVER_SCRAPES: usize = 256;
 
 /// How often a running writer retries a failed flush.
@@ -52,6 +58,8 @@ pub struct Writer {
     pending_samples: usize,
     capacity: usize,
     failing: bool,
+    backlog: Option<Arc<Backlog>>,
+    handover: usize,
 }
 
 impl Writer {
@@ -63,7 +71,24 @@ impl Writer {
             pending_samples: 0,
             capacity,
             failing: false,
+            backlog: None,
+            handover: HANDOVER_SCRAPES,
         }
+    }
+
+    /// Lets the hand-over hold `scrapes` (at least [`HANDOVER_SCRAPES`]): two rounds of
+    /// every target, so a round never overflows it while the writer is busy with one
+    /// write. The buffer behind it stays bounded in samples.
+    pub fn with_handover(mut self, scrapes: usize) -> Self {
+        self.handover = scrapes.max(HANDOVER_SCRAPES);
+        self
+    }
+
+    /// Tells `backlog` of every scrape written (its last row id, samples, bytes), so
+    /// the remote-write senders read it back from the store.
+    pub fn with_backlog(mut self, backlog: Arc<Backlog>) -> Self {
+        self.backlog = Some(backlog);
+        self
     }
 
     /// Samples waiting to be written.
@@ -97,33 +122,52 @@ impl Writer {
     /// The first database failure; the failed scrape and all later ones stay buffered.
     pub async fn flush(&mut self) -> Result<usize, StoreError> {
         let mut written = 0;
-        while let Some(scrape) = self.pending.front() {
-            match self.store.write(scrape).await {
-                Ok(n) => {
-                    written += n;
-                    self.pending_samples -= n;
-                    self.pending.pop_front();
-                    STORAGE.stored.inc_by(n as u64);
-                    STORAGE.buffered.set(self.pending_samples as i64);
-                    if self.failing {
-                        self.failing = false;
-                        tracing::info!(
-                            buffered = self.pending_samples,
-                            "database is back; writing buffered samples"
-                        );
-                    }
-                }
-                Err(e) => {
-                    STORAGE.write_errors.inc();
-                    if !self.failing {
-                        self.failing = true;
-                        tracing::error!(error = %e, buffered = self.pending_samples, "database write failed; buffering samples");
-                    }
-                    return Err(e);
-                }
-            }
+        while let Some(n) = self.flush_one().await? {
+            written += n;
         }
         Ok(written)
+    }
+
+    /// Writes the oldest buffered scrape; `None` when the buffer is empty.
+    async fn flush_one(&mut self) -> Result<Option<usize>, StoreError> {
+        let Some(scrape) = self.pending.front() else {
+            return Ok(None);
+        };
+        match self.store.write_with_id(scrape).await {
+            Ok((n, last_id)) => {
+                if let Some(backlog) = &self.backlog
+                    && n > 0
+                {
+                    backlog.push(Chunk {
+                        last_id,
+                        samples: n as u64,
+                        bytes: scrape.samples.iter().map(estimated_bytes).sum(),
+                        ts_ms: epoch_ms(scrape.at),
+                        record: None,
+                    });
+                }
+                self.pending_samples -= n;
+                self.pending.pop_front();
+                STORAGE.stored.inc_by(n as u64);
+                STORAGE.buffered.set(self.pending_samples as i64);
+                if self.failing {
+                    self.failing = false;
+                    tracing::info!(
+                        buffered = self.pending_samples,
+                        "database is back; writing buffered samples"
+                    );
+                }
+                Ok(Some(n))
+            }
+            Err(e) => {
+                STORAGE.write_errors.inc();
+                if !self.failing {
+                    self.failing = true;
+                    tracing::error!(error = %e, buffered = self.pending_samples, "database write failed; buffering samples");
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Runs the writer in a task of its own; returns the scraper's end of the
@@ -133,22 +177,39 @@ impl Writer {
     pub fn start(self) -> (Handover, JoinHandle<()>) {
         // Bounded: the write buffer is the only place scrapes wait, so memory stays
         // bounded even while a flush is stuck on the database.
-        let (tx, rx) = mpsc::channel(HANDOVER_SCRAPES);
+        let (tx, rx) = mpsc::channel(self.handover);
         (Handover(tx), tokio::spawn(self.run(rx)))
     }
 
     async fn run(mut self, mut inbox: mpsc::Receiver<Scrape>) {
         let mut retry = tokio::time::interval(RETRY_EVERY);
+        let mut open = true;
         loop {
+            // Everything handed over moves into the buffer before each write, so a
+            // round of many targets never overflows the hand-over while the buffer
+            // (counted in samples) has room.
+            while let Ok(scrape) = inbox.try_recv() {
+                self.accept(scrape);
+            }
+            if !self.pending.is_empty() && !self.failing {
+                // A failed write keeps everything buffered; the next tick retries.
+                let _ = self.flush_one().await;
+                continue;
+            }
+            if !open {
+                break;
+            }
             tokio::select! {
                 scrape = inbox.recv() => match scrape {
                     Some(scrape) => { self.accept(scrape); }
-                    None => break,
+                    None => open = false,
                 },
-                _ = retry.tick() => {}
+                _ = retry.tick() => {
+                    if self.failing {
+                        let _ = self.flush_one().await;
+                    }
+                }
             }
-            // A failed flush keeps everything buffered; the next tick retries.
-            let _ = self.flush().await;
         }
         if let Err(e) = self.flush().await {
             tracing::error!(error = %e, "samples not written at shutdown");

@@ -99,11 +99,7 @@ async fn check_api(url: &str, with_browser: bool) {
         }
     }
 
-    let api = serve(app(AppState {
-        scraper: scraper.clone(),
-        store: store.clone(),
-    }))
-    .await;
+    let api = serve(app(AppState::local(scraper.clone(), store.clone()))).await;
     let base = format!("http://{api}");
     let target = format!("127.0.0.1:{}", worker_addr.port());
 

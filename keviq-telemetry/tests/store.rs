@@ -140,6 +140,8 @@ async fn sqlite_file() {
     let _ = std::fs::remove_file(&path);
     suite(&format!("sqlite://{}", path.display())).await;
     assert!(path.exists(), "the samples live in the configured file");
+    let _ = std::fs::remove_file(&path);
+    remote_write_rows(&format!("sqlite://{}", path.display())).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -147,6 +149,63 @@ async fn sqlite_file() {
 async fn postgres_server() {
     let pg = postgres::Postgres::start();
     suite(&pg.url()).await;
+    remote_write_rows(&pg.url()).await;
+}
+
+/// What remote write reads: growing row ids, a scrape's rows consecutive, the rows
+/// after a cursor, the scrapes after it, and the cursor itself.
+async fn remote_write_rows(url: &str) {
+    let store = Store::connect(url).await.expect("connect");
+    let start = store.max_id().await.expect("max id");
+    let now = SystemTime::now();
+    let (n, first_last) = store
+        .write_with_id(&scrape("10.0.0.1:8000", now, 700))
+        .await
+        .expect("write");
+    assert_eq!(n, 700);
+    let (_, second_last) = store
+        .write_with_id(&scrape("10.0.0.2:8000", now, 3))
+        .await
+        .expect("write");
+    assert_eq!(
+        second_last,
+        first_last + 3,
+        "one scrape's rows are consecutive"
+    );
+    assert_eq!(store.max_id().await.expect("max id"), second_last);
+
+    let rows = store
+        .rows_between(first_last - 2, second_last)
+        .await
+        .expect("rows");
+    let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, ((first_last - 1)..=second_last).collect::<Vec<_>>());
+    assert_eq!(rows[2].1.target, "10.0.0.2:8000");
+    assert!(rows[0].1.sample.value.is_finite());
+
+    let scrapes = store.scrapes_after(start).await.expect("scrapes");
+    let tail: Vec<(i64, i64)> = scrapes.iter().map(|s| (s.0, s.1)).collect();
+    assert_eq!(
+        tail[tail.len() - 2..],
+        [(first_last, 700), (second_last, 3)]
+    );
+
+    assert_eq!(
+        store.cursor("vm:8428/api/v1/write").await.expect("cursor"),
+        None
+    );
+    store
+        .save_cursor("vm:8428/api/v1/write", first_last)
+        .await
+        .expect("save");
+    store
+        .save_cursor("vm:8428/api/v1/write", second_last)
+        .await
+        .expect("save again");
+    assert_eq!(
+        store.cursor("vm:8428/api/v1/write").await.expect("cursor"),
+        Some(second_last)
+    );
 }
 
 #[tokio::test]

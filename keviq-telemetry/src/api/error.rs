@@ -46,13 +46,25 @@ pub enum ApiError {
     /// The database failed (logged; the message says no more).
     #[error("the database is unavailable")]
     Unavailable,
+    /// The query API failed (logged; the message says no more).
+    #[error("the query API (TELEMETRY_QUERY_URL) is unavailable")]
+    QueryUnavailable,
+    /// No local store (`TELEMETRY_DATABASE_URL=none`) to answer from.
+    #[error(
+        "this telemetry service keeps no local store (TELEMETRY_DATABASE_URL=none); query the time-series database"
+    )]
+    NoStore,
 }
 
 impl ApiError {
     /// The parameter at fault, if one is.
     pub fn parameter(&self) -> Option<&'static str> {
         match self {
-            Self::MalformedQuery(_) | Self::UnknownParameter(_) | Self::Unavailable => None,
+            Self::MalformedQuery(_)
+            | Self::UnknownParameter(_)
+            | Self::Unavailable
+            | Self::QueryUnavailable
+            | Self::NoStore => None,
             Self::OutOfRange { parameter, .. } => Some(*parameter),
             Self::History => Some("history"),
             Self::MissingMetric | Self::InvalidMetric => Some("metric"),
@@ -64,7 +76,8 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::QueryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NoStore => StatusCode::NOT_FOUND,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -74,6 +87,13 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "query failed");
         Self::Unavailable
+    }
+}
+
+impl From<crate::query::QueryError> for ApiError {
+    fn from(e: crate::query::QueryError) -> Self {
+        tracing::error!(error = %e, "query API failed");
+        Self::QueryUnavailable
     }
 }
 

@@ -10,6 +10,9 @@
 //! Times are Unix seconds. A bad parameter gets `400` with
 //! `{"error": "...", "parameter": "<name>"}` ([`ApiError`]); queries bind every
 //! value. The handlers read the store; the figures come from [`crate::analytics`].
+//! With `TELEMETRY_QUERY_URL`, targets and services (and so the dashboard) come
+//! from PromQL there instead ([`crate::query`]); without a local store
+//! (`TELEMETRY_DATABASE_URL=none`), `samples` answers `404`.
 
 mod error;
 mod response;
@@ -30,6 +33,8 @@ use keviq::axum::names::{
 pub use self::error::{ApiError, ErrorBody};
 pub use self::response::{SampleEntry, ServiceEntry, ServicesResponse, TargetEntry};
 use crate::analytics::{self, FirstScrapes, WindowIncreases};
+use crate::query::PromQuery;
+use crate::remote::REMOTE;
 use crate::scrape::{SCRAPER, Scraper};
 use crate::store::{SampleQuery, Store, StoredSample, epoch_ms};
 use crate::writer::STORAGE;
@@ -46,14 +51,31 @@ const HISTORY_MS: i64 = 3_600_000;
 pub struct AppState {
     /// The scraper, for target health.
     pub scraper: Arc<Scraper>,
-    /// The sample store.
-    pub store: Store,
+    /// The sample store; `None` for `TELEMETRY_DATABASE_URL=none`.
+    pub store: Option<Store>,
+    /// The query API that answers targets and services, when configured.
+    pub query: Option<Arc<PromQuery>>,
+}
+
+impl AppState {
+    /// The state of a service reading its local store.
+    pub fn local(scraper: Arc<Scraper>, store: Store) -> Self {
+        Self {
+            scraper,
+            store: Some(store),
+            query: None,
+        }
+    }
+
+    fn store(&self) -> Result<&Store, ApiError> {
+        self.store.as_ref().ok_or(ApiError::NoStore)
+    }
 }
 
 /// The telemetry service's routes, instrumented like every keviq service. Its scrape
 /// and storage metrics are its own: in a process shared with other services, only
 /// its `/metrics` shows them.
-#[keviq::service(name = "telemetry-service", metrics = [SCRAPER, STORAGE])]
+#[keviq::service(name = "telemetry-service", metrics = [SCRAPER, STORAGE, REMOTE])]
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(dashboard))
@@ -103,15 +125,18 @@ async fn dashboard() -> Html<&'static str> {
     Html(include_str!("../dashboard.html"))
 }
 
-async fn targets(State(state): State<AppState>) -> Json<Vec<TargetEntry>> {
-    Json(
+async fn targets(State(state): State<AppState>) -> Result<Json<Vec<TargetEntry>>, ApiError> {
+    if let Some(query) = &state.query {
+        return Ok(Json(query.targets(&state.scraper).await?));
+    }
+    Ok(Json(
         state
             .scraper
             .health()
             .into_iter()
             .map(TargetEntry::from)
             .collect(),
-    )
+    ))
 }
 
 /// Every sample of `metric` in a time range, all targets.
@@ -167,9 +192,12 @@ async fn services(
         Some("1" | "true") => true,
         Some(_) => return Err(ApiError::History),
     };
+    if let Some(query) = &state.query {
+        return Ok(Json(query.services(&state.scraper, window, history).await?));
+    }
     let until_ms = epoch_ms(SystemTime::now());
     let span = (until_ms - (window * 1000.0) as i64, until_ms);
-    let store = &state.store;
+    let store = state.store()?;
 
     let first = first_scrapes(store, span.0, span.1).await?;
     let buckets = rows(
@@ -258,7 +286,7 @@ async fn samples(
         // With matchers, the limit applies after filtering.
         limit: if matchers.is_empty() { limit } else { i64::MAX },
     };
-    let rows = state.store.samples(&q).await?;
+    let rows = state.store()?.samples(&q).await?;
     Ok(Json(
         rows.into_iter()
             .filter(|r| {

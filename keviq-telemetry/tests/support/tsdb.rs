@@ -1,0 +1,270 @@
+//! Real time-series databases for tests, started from Debian's packages on a free
+//! port of 127.0.0.1 with their data in a temporary directory: VictoriaMetrics
+//! single node (`victoria-metrics`) and Prometheus (`prometheus`, as a remote-write
+//! receiver). `.ci/run` installs both; a missing one fails the test.
+//!
+//! The queries go over plain HTTP/1.0 from the test's thread, so a test can wait on
+//! them without a runtime.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Which database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    VictoriaMetrics,
+    Prometheus,
+}
+
+/// A running (or stopped) database; dropped, it stops and removes its data.
+pub(crate) struct Tsdb {
+    kind: Kind,
+    dir: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Tsdb {
+    /// Starts `kind` on a free port.
+    pub(crate) fn start(kind: Kind) -> Self {
+        Self::start_on(kind, free_port())
+    }
+
+    /// Starts `kind` on `port`.
+    pub(crate) fn start_on(kind: Kind, port: u16) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "keviq-tsdb-{}-{port}-{:?}",
+            std::process::id(),
+            kind
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("data dir");
+        let mut db = Self {
+            kind,
+            dir,
+            port,
+            child: None,
+        };
+        db.resume();
+        db
+    }
+
+    /// The remote-write endpoint.
+    pub(crate) fn write_url(&self) -> String {
+        format!("http://127.0.0.1:{}/api/v1/write", self.port)
+    }
+
+    /// The base of the query API.
+    pub(crate) fn query_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The port.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// Starts the server again on the same port and data.
+    pub(crate) fn resume(&mut self) {
+        let listen = format!("127.0.0.1:{}", self.port);
+        let mut command = match self.kind {
+            Kind::VictoriaMetrics => {
+                let mut c = Command::new("/usr/bin/victoria-metrics");
+                c.arg(format!("-httpListenAddr={listen}"))
+                    .arg(format!("-storageDataPath={}", self.dir.display()))
+                    // Every sample visible at once, none merged away.
+                    .arg("-search.latencyOffset=0s")
+                    .arg("-search.disableCache")
+                    .arg("-retentionPeriod=1d");
+                c
+            }
+            Kind::Prometheus => {
+                let config = self.dir.join("prometheus.yml");
+                std::fs::write(&config, "global:\n  scrape_interval: 1h\n").expect("config");
+                let mut c = Command::new("/usr/bin/prometheus");
+                c.arg("--web.enable-remote-write-receiver")
+                    .arg(format!("--config.file={}", config.display()))
+                    .arg(format!(
+                        "--storage.tsdb.path={}",
+                        self.dir.join("data").display()
+                    ))
+                    .arg(format!("--web.listen-address={listen}"));
+                c
+            }
+        };
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {:?} ({e}); install Debian's `victoria-metrics` and `prometheus` as .ci/run does",
+                    self.kind
+                )
+            });
+        self.child = Some(child);
+        let ready = match self.kind {
+            Kind::VictoriaMetrics => "/health",
+            Kind::Prometheus => "/-/ready",
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if matches!(get(self.addr(), ready), Some((200, _))) {
+                return;
+            }
+            if let Some(child) = &mut self.child
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!("{:?} exited at start-up: {status}", self.kind);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{:?} not ready within 30 s",
+                self.kind
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops the server as an operator would, with SIGTERM (both flush what they
+    /// received); its data stays.
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = terminate(&mut child, Duration::from_secs(30));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Makes everything received searchable (VictoriaMetrics buffers for a second).
+    pub(crate) fn flush(&self) {
+        if self.kind == Kind::VictoriaMetrics {
+            let _ = get(self.addr(), "/internal/force_flush");
+        }
+    }
+
+    /// An instant query's result (`data.result`).
+    pub(crate) fn query(&self, promql: &str) -> Vec<Value> {
+        self.flush();
+        let time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs_f64();
+        let path = format!(
+            "/api/v1/query?query={}&time={time:.3}",
+            keviq_telemetry::query::encode(promql)
+        );
+        let (status, body) = get(self.addr(), &path).expect("query answered");
+        assert_eq!(status, 200, "{promql}: {body}");
+        let json: Value = serde_json::from_str(&body).expect("JSON");
+        json["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The raw samples of every series matching `selector` over the last `minutes`:
+    /// `(labels as name=value, sorted, [(ms, value)])`. Prometheus leaves staleness
+    /// markers out; VictoriaMetrics returns them as NaN.
+    pub(crate) fn samples(&self, selector: &str, minutes: u32) -> Vec<(String, Vec<(i64, f64)>)> {
+        let mut out: Vec<(String, Vec<(i64, f64)>)> = self
+            .query(&format!("{selector}[{minutes}m]"))
+            .into_iter()
+            .map(|series| {
+                let mut labels: Vec<String> = series["metric"]
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                labels.sort();
+                let points = series["values"]
+                    .as_array()
+                    .map(|values| {
+                        values
+                            .iter()
+                            .map(|p| {
+                                let t = (p[0].as_f64().unwrap_or_default() * 1000.0).round() as i64;
+                                let v = p[1].as_str().unwrap_or("NaN").parse().unwrap_or(f64::NAN);
+                                (t, v)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (labels.join(","), points)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
+impl Drop for Tsdb {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A GET over HTTP/1.0 (no chunking, the server closes): status and body.
+pub(crate) fn get(addr: SocketAddr, path_and_query: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path_and_query} HTTP/1.0\r\nHost: {addr}\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
+}
+
+/// Sends SIGTERM to a child and waits up to `within` for it to exit.
+pub(crate) fn terminate(
+    child: &mut std::process::Child,
+    within: Duration,
+) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "SIGTERM to {pid}");
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no exit within {within:?} of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
