@@ -1,4 +1,4 @@
-//! Parse errors: where and why.
+//! Parse errors and findings: where and why.
 
 use std::fmt;
 
@@ -6,7 +6,9 @@ use super::MetricType;
 
 /// Where an exposition breaks its format, and how.
 ///
-/// Displays as `line 3, column 17: invalid escape sequence \q in label value`.
+/// Displays as `line 3, column 17: invalid escape sequence \q in label value`. Text
+/// quoted from the input is cut to a short excerpt (see [`EXCERPT_CHARS`]), so a
+/// 10 MB token gives a message of a few dozen characters.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}, column {column}: {reason}")]
 pub struct ParseError {
@@ -20,20 +22,8 @@ pub struct ParseError {
 
 impl ParseError {
     /// The error at byte offset `pos` of `input`.
-    pub(super) fn at(input: &[u8], pos: usize, reason: ErrorReason) -> Self {
-        let before = input.get(..pos).unwrap_or(input);
-        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let line_start = before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
-        let column = before
-            .get(line_start..)
-            .unwrap_or(&[])
-            .iter()
-            .filter(|&&b| b & 0xC0 != 0x80)
-            .count()
-            + 1;
+    pub(crate) fn at(input: &[u8], pos: usize, reason: ErrorReason) -> Self {
+        let (line, column) = line_and_column(input, pos);
         Self {
             line,
             column,
@@ -42,7 +32,113 @@ impl ParseError {
     }
 }
 
-/// Why an exposition was rejected.
+/// The 1-based line and column (in characters) of byte offset `pos`.
+fn line_and_column(input: &[u8], pos: usize) -> (usize, usize) {
+    let before = input.get(..pos).unwrap_or(input);
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = before
+        .get(line_start..)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|&&b| b & 0xC0 != 0x80)
+        .count()
+        + 1;
+    (line, column)
+}
+
+/// Something [`Mode::Scrape`](crate::Mode::Scrape) tolerated: what
+/// [`Mode::Strict`](crate::Mode::Strict) would have rejected there, with the same
+/// reason. See [`Exposition::findings`](crate::Exposition::findings).
+///
+/// Displays like a [`ParseError`]: `line 4, column 1: metric family `a` appears
+/// again after another family: its lines must form one group`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: {reason}")]
+pub struct Finding {
+    /// 1-based line number.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub column: usize,
+    /// What was tolerated.
+    pub reason: ErrorReason,
+}
+
+impl Finding {
+    /// A short, stable name for the kind of finding (`"interleaved_family"`), fit
+    /// for a metric label.
+    pub fn kind(&self) -> &'static str {
+        self.reason.code()
+    }
+
+    /// Findings at byte offsets of `input`, with their lines and columns, in input
+    /// order: one pass over the input for all of them.
+    pub(crate) fn locate(input: &[u8], mut pending: Vec<(usize, ErrorReason)>) -> Vec<Self> {
+        pending.sort_by_key(|(pos, _)| *pos);
+        let mut out = Vec::with_capacity(pending.len());
+        let (mut line, mut line_start, mut scanned) = (1, 0, 0);
+        for (pos, reason) in pending {
+            let pos = pos.min(input.len());
+            for (i, b) in input.get(scanned..pos).unwrap_or(&[]).iter().enumerate() {
+                if *b == b'\n' {
+                    line += 1;
+                    line_start = scanned + i + 1;
+                }
+            }
+            scanned = scanned.max(pos);
+            let column = input
+                .get(line_start..pos)
+                .unwrap_or(&[])
+                .iter()
+                .filter(|&&b| b & 0xC0 != 0x80)
+                .count()
+                + 1;
+            out.push(Self {
+                line,
+                column,
+                reason,
+            });
+        }
+        out
+    }
+}
+
+/// The most characters of input an error message quotes; longer text is cut and
+/// ends in `…`.
+pub const EXCERPT_CHARS: usize = 40;
+
+/// Text quoted in a message, its control characters escaped (`\u{7}`, `\n`) so
+/// that a message stays on one line and shows what is there.
+struct Shown<'t>(&'t str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_debug())?;
+            } else {
+                f.write_fmt(format_args!("{c}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `text`, cut to [`EXCERPT_CHARS`] characters and `…` if it is longer. Messages
+/// escape it when they display it.
+pub(crate) fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or("")),
+        None => text.to_owned(),
+    }
+}
+
+/// Why an exposition was rejected, or what scrape mode tolerated.
+///
+/// Texts quoted from the input are [excerpts](EXCERPT_CHARS); messages escape them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ErrorReason {
@@ -62,10 +158,11 @@ pub enum ErrorReason {
     #[error("unescaped `\"` in HELP text (OpenMetrics requires `\\\"`)")]
     UnescapedQuote,
     /// The same label name twice in one label set.
-    #[error("duplicate label name `{0}`")]
+    #[error("duplicate label name `{}`", Shown(.0))]
     DuplicateLabel(String),
-    /// A label name reserved for Prometheus (`__name__`).
-    #[error("label name `{0}` is reserved")]
+    /// A label name reserved for Prometheus: `__name__` in both formats, any name
+    /// starting with `__` in OpenMetrics.
+    #[error("label name `{}` is reserved", Shown(.0))]
     ReservedLabel(String),
     /// Something else than the grammar allows at this place.
     #[error("expected {expected}, found {found}")]
@@ -79,7 +176,7 @@ pub enum ErrorReason {
     #[error("missing sample value")]
     MissingValue,
     /// A number that does not parse.
-    #[error("invalid {field} `{}`", .text.escape_debug())]
+    #[error("invalid {field} `{}`", Shown(.text))]
     InvalidNumber {
         /// Which number.
         field: NumberField,
@@ -88,7 +185,7 @@ pub enum ErrorReason {
     },
     /// A number too large for its type (a float beyond `f64::MAX`, a timestamp
     /// beyond `i64`).
-    #[error("{field} `{text}` is out of range")]
+    #[error("{field} `{}` is out of range", Shown(.text))]
     NumberOutOfRange {
         /// Which number.
         field: NumberField,
@@ -96,10 +193,11 @@ pub enum ErrorReason {
         text: String,
     },
     /// A `# TYPE` line naming no type of the format.
-    #[error("unknown metric type `{}`", .0.escape_debug())]
+    #[error("unknown metric type `{}`", Shown(.0))]
     UnknownType(String),
-    /// A second `# TYPE`, `# HELP` or `# UNIT` line for one family.
-    #[error("second `{keyword}` line for metric family `{family}`")]
+    /// A second `# TYPE`, `# HELP` or `# UNIT` line for one family (scrape mode
+    /// keeps the first).
+    #[error("second `{keyword}` line for metric family `{}`", Shown(.family))]
     DuplicateMetadata {
         /// The metadata line.
         keyword: Keyword,
@@ -107,7 +205,7 @@ pub enum ErrorReason {
         family: String,
     },
     /// A metadata line after samples of its family.
-    #[error("`{keyword}` line for metric family `{family}` after its samples")]
+    #[error("`{keyword}` line for metric family `{}` after its samples", Shown(.family))]
     MetadataAfterSamples {
         /// The metadata line.
         keyword: Keyword,
@@ -117,12 +215,15 @@ pub enum ErrorReason {
     /// Lines of a family after those of another family, once the family's own group
     /// of lines has ended (families must not be interleaved, nor repeated).
     #[error(
-        "metric family `{0}` appears again after another family: its lines must form one group"
+        "metric family `{}` appears again after another family: its lines must form one group",
+        Shown(.0)
     )]
     Interleaved(String),
     /// A sample whose name has the family's name but not a suffix its type allows.
     #[error(
-        "sample name `{name}` does not fit {kind} family `{family}`: expected {}",
+        "sample name `{}` does not fit {kind} family `{}`: expected {}",
+        Shown(.name),
+        Shown(.family),
         describe_suffixes(.family, .suffixes)
     )]
     InvalidSampleName {
@@ -139,7 +240,11 @@ pub enum ErrorReason {
     #[error("histogram bucket sample without an `le` label")]
     MissingLe,
     /// An OpenMetrics unit that is not the last `_`-separated part of the family name.
-    #[error("unit `{unit}` is not a suffix of metric family name `{family}`")]
+    #[error(
+        "unit `{}` is not a suffix of metric family name `{}`",
+        Shown(.unit),
+        Shown(.family)
+    )]
     UnitNotSuffix {
         /// The unit.
         unit: String,
@@ -153,7 +258,8 @@ pub enum ErrorReason {
     /// `_bucket`.
     #[error("exemplars are only allowed on counter `_total` and histogram `_bucket` samples")]
     ExemplarNotAllowed,
-    /// Exemplar labels longer than the 128 characters OpenMetrics allows.
+    /// Exemplar labels longer than the 128 characters OpenMetrics allows (scrape
+    /// mode leaves the exemplar out).
     #[error("exemplar labels are {0} characters long, more than the 128 allowed")]
     ExemplarTooLong(usize),
     /// An OpenMetrics line starting with `#` that is not `# TYPE`, `# HELP`, `# UNIT`
@@ -174,6 +280,197 @@ pub enum ErrorReason {
     /// Text after OpenMetrics' `# EOF`.
     #[error("text after `# EOF`")]
     TextAfterEof,
+    /// A quoted metric or label name (`{"my.metric"}`, `"label.x"="v"`): Prometheus
+    /// 3 and OpenMetrics 2.0 syntax, which OpenMetrics 1.0 and Prometheus text 0.0.4
+    /// do not have.
+    #[error(
+        "quoted name `\"{}\"`: OpenMetrics 1.0 and Prometheus text 0.0.4 allow only unquoted names (quoted UTF-8 names are Prometheus 3 syntax, read in scrape mode)",
+        Shown(.0)
+    )]
+    QuotedName(String),
+    /// A quoted name holding an escape sequence, which this zero-copy parser cannot
+    /// hand out as a borrowed name: scrape mode leaves the sample (or exemplar) out.
+    #[error(
+        "escape sequence in quoted name `\"{}\"`: not supported, the sample is left out",
+        Shown(.0)
+    )]
+    EscapedName(String),
+    /// An OpenMetrics metric family name starting with `__`, which the specification
+    /// reserves.
+    #[error("metric family name `{}` starts with `__`, which OpenMetrics reserves", Shown(.0))]
+    ReservedName(String),
+    /// A sample value a type's semantics forbid: a NaN or negative counter total, a
+    /// fractional bucket count, an info value other than 1, ...
+    #[error("sample `{}` has value `{value}`: {rule}", Shown(.name))]
+    InvalidValue {
+        /// The sample name.
+        name: String,
+        /// The value, as Rust displays it.
+        value: String,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
+    /// A histogram or gauge histogram metric point without a `+Inf` bucket.
+    #[error("histogram `{}` has a metric point without a `le=\"+Inf\"` bucket", Shown(.0))]
+    MissingInfBucket(String),
+    /// A `_count` (or `_gcount`) that differs from the `+Inf` bucket of its point.
+    #[error(
+        "`{}` is {count} but its `+Inf` bucket is {inf}: they must be equal",
+        Shown(.name)
+    )]
+    CountMismatch {
+        /// The count sample's name.
+        name: String,
+        /// Its value.
+        count: String,
+        /// The `+Inf` bucket's value.
+        inf: String,
+    },
+    /// Buckets (or Prometheus summary quantiles) out of increasing order, or a
+    /// threshold repeated.
+    #[error(
+        "`{label}=\"{}\"` comes after `{label}=\"{}\"`: they must be in increasing order",
+        Shown(.value),
+        Shown(.previous)
+    )]
+    Unsorted {
+        /// `le` or `quantile`.
+        label: &'static str,
+        /// The value out of order.
+        value: String,
+        /// The value before it.
+        previous: String,
+    },
+    /// A bucket counting less than the bucket before it.
+    #[error(
+        "bucket `le=\"{}\"` counts {value}, less than the bucket before it ({previous}): buckets are cumulative",
+        Shown(.le)
+    )]
+    NonCumulative {
+        /// The bucket's `le`.
+        le: String,
+        /// Its value.
+        value: String,
+        /// The previous bucket's value.
+        previous: String,
+    },
+    /// A histogram `_sum` without `_count` or the reverse (`_gsum`, `_gcount` for
+    /// gauge histograms): OpenMetrics has both or neither.
+    #[error("`{}` without `{}`: a histogram has both or neither", Shown(.present), Shown(.missing))]
+    Unpaired {
+        /// The sample that is there.
+        present: String,
+        /// The sample that is missing.
+        missing: String,
+    },
+    /// A histogram `_sum` next to buckets with a negative threshold.
+    #[error("`{}` next to a bucket with a negative `le`: such a histogram has no sum", Shown(.0))]
+    SumWithNegativeBuckets(String),
+    /// An infinite `le` not written `+Inf`.
+    #[error("`le=\"{}\"`: OpenMetrics writes the infinite bucket as `+Inf`", Shown(.0))]
+    NonCanonicalInf(String),
+    /// A summary sample named like its family, without a `quantile` label.
+    #[error("summary quantile sample without a `quantile` label")]
+    MissingQuantile,
+    /// A `quantile` outside [0, 1].
+    #[error("`quantile=\"{}\"` is outside [0, 1]", Shown(.0))]
+    QuantileOutOfRange(String),
+    /// A stateset sample without the label named after its family.
+    #[error("stateset sample without its state label `{}`", Shown(.0))]
+    MissingStateLabel(String),
+    /// An exemplar whose value is above its bucket's threshold.
+    #[error("exemplar value {value} is above its bucket's `le=\"{}\"`", Shown(.le))]
+    ExemplarOutOfBucket {
+        /// The exemplar's value.
+        value: String,
+        /// The bucket's `le`.
+        le: String,
+    },
+    /// The same series (name and label set) twice, without timestamps that tell
+    /// its points apart (scrape mode leaves the second out).
+    #[error("series `{}` appears twice", Shown(.0))]
+    DuplicateSeries(String),
+    /// A series with samples with and without a timestamp.
+    #[error("series `{}` has samples with and without a timestamp", Shown(.0))]
+    MixedTimestamps(String),
+    /// A series whose timestamps go backwards.
+    #[error("series `{}` goes back in time: its timestamps must increase", Shown(.0))]
+    TimestampBackwards(String),
+    /// Within an OpenMetrics family, the samples of one metric (one label set, `le`,
+    /// `quantile` and state labels aside) after those of another.
+    #[error(
+        "metric family `{}`: the samples of one label set appear again after another's (a metric's lines must form one group)",
+        Shown(.0)
+    )]
+    InterleavedMetric(String),
+    /// Two families whose sample names can coincide (`foo_created` next to a counter
+    /// `foo`).
+    #[error(
+        "metric family `{}` clashes with the sample names of {kind} family `{}`",
+        Shown(.family),
+        Shown(.other)
+    )]
+    NameClash {
+        /// The family whose name is a sample name of the other.
+        family: String,
+        /// The other family.
+        other: String,
+        /// The other family's type.
+        kind: MetricType,
+    },
+}
+
+impl ErrorReason {
+    /// A short, stable name for the reason (`"duplicate_series"`), fit for a metric
+    /// label.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidEscape { .. } => "invalid_escape",
+            Self::UnterminatedLabelValue => "unterminated_label_value",
+            Self::UnescapedQuote => "unescaped_quote",
+            Self::DuplicateLabel(_) => "duplicate_label",
+            Self::ReservedLabel(_) => "reserved_label",
+            Self::Expected { .. } => "syntax",
+            Self::MissingValue => "missing_value",
+            Self::InvalidNumber { .. } => "invalid_number",
+            Self::NumberOutOfRange { .. } => "number_out_of_range",
+            Self::UnknownType(_) => "unknown_type",
+            Self::DuplicateMetadata { .. } => "duplicate_metadata",
+            Self::MetadataAfterSamples { .. } => "metadata_after_samples",
+            Self::Interleaved(_) => "interleaved_family",
+            Self::InvalidSampleName { .. } => "invalid_sample_name",
+            Self::MissingLe => "missing_le",
+            Self::UnitNotSuffix { .. } => "unit_not_suffix",
+            Self::UnitNotAllowed(_) => "unit_not_allowed",
+            Self::ExemplarNotAllowed => "exemplar_not_allowed",
+            Self::ExemplarTooLong(_) => "exemplar_too_long",
+            Self::InvalidComment => "invalid_comment",
+            Self::EmptyLine => "empty_line",
+            Self::MissingNewline => "missing_newline",
+            Self::MissingEof => "missing_eof",
+            Self::TextAfterEof => "text_after_eof",
+            Self::QuotedName(_) => "quoted_name",
+            Self::EscapedName(_) => "escaped_name",
+            Self::ReservedName(_) => "reserved_name",
+            Self::InvalidValue { .. } => "invalid_value",
+            Self::MissingInfBucket(_) => "missing_inf_bucket",
+            Self::CountMismatch { .. } => "count_mismatch",
+            Self::Unsorted { .. } => "unsorted",
+            Self::NonCumulative { .. } => "non_cumulative",
+            Self::Unpaired { .. } => "unpaired_sum_count",
+            Self::SumWithNegativeBuckets(_) => "sum_with_negative_buckets",
+            Self::NonCanonicalInf(_) => "non_canonical_inf",
+            Self::MissingQuantile => "missing_quantile",
+            Self::QuantileOutOfRange(_) => "quantile_out_of_range",
+            Self::MissingStateLabel(_) => "missing_state_label",
+            Self::ExemplarOutOfBucket { .. } => "exemplar_out_of_bucket",
+            Self::DuplicateSeries(_) => "duplicate_series",
+            Self::MixedTimestamps(_) => "mixed_timestamps",
+            Self::TimestampBackwards(_) => "timestamp_backwards",
+            Self::InterleavedMetric(_) => "interleaved_metric",
+            Self::NameClash { .. } => "name_clash",
+        }
+    }
 }
 
 fn describe_escape(escape: char, place: Place) -> String {
@@ -188,6 +485,7 @@ fn describe_escape(escape: char, place: Place) -> String {
 }
 
 fn describe_suffixes(family: &str, suffixes: &[&str]) -> String {
+    let family = Shown(family);
     let names: Vec<String> = suffixes.iter().map(|s| format!("`{family}{s}`")).collect();
     match names.as_slice() {
         [one] => one.clone(),

@@ -1,19 +1,23 @@
 //! The Prometheus text format 0.0.4: lines separated by `\n`, tokens by any number of
 //! spaces and tabs, `#` comments, `# HELP` and `# TYPE` metadata.
 
-use super::error::{ErrorReason, Expected, Keyword, NumberField, ParseError};
+use super::error::{ErrorReason, Expected, Keyword, NumberField, ParseError, excerpt};
 use super::number::parse_i64;
-use super::parser::{ParsedLabels, Parser, scan_metric_name, scan_token, skip_blanks};
+use super::parser::{ParsedLabels, Parser};
+use super::scan::{scan_metric_name, scan_token, skip_blanks};
 use super::{Format, MetricType, Sample, Timestamp};
 
 impl<'a> Parser<'a> {
-    pub(super) fn run_prometheus(&mut self) -> Result<(), ParseError> {
+    pub(crate) fn run_prometheus(&mut self) -> Result<(), ParseError> {
         let b = self.b;
         let mut i = 0;
         while i < b.len() {
             i = skip_blanks(b, i);
             i = match b.get(i) {
-                None => return Err(self.err(i, ErrorReason::MissingNewline)),
+                None => {
+                    self.missing_newline(i)?;
+                    return Ok(());
+                }
                 Some(b'\n') => i + 1,
                 Some(b'#') => self.prom_comment(i + 1)?,
                 Some(_) => self.prom_sample(i)?,
@@ -37,11 +41,25 @@ impl<'a> Parser<'a> {
             return self.skip_line(word_end);
         }
         let name_start = skip_blanks(b, word_end);
-        let name_end = scan_metric_name(b, name_start);
+        let (name, name_end) = if b.get(name_start) == Some(&b'"') {
+            let (end, escaped) = self.quoted(name_start)?;
+            self.quoted_metadata_name(name_start, end)?;
+            if escaped {
+                self.escaped_name(name_start)?;
+                return self.skip_line(end);
+            }
+            (self.text(name_start + 1, end), end + 1)
+        } else {
+            let end = scan_metric_name(b, name_start);
+            (self.text(name_start, end), end)
+        };
         match b.get(name_end) {
             // Nothing to record: `# HELP` with only blanks, or `# HELP name`.
             Some(b'\n') => return Ok(name_end + 1),
-            None => return Err(self.err(name_end, ErrorReason::MissingNewline)),
+            None => {
+                self.missing_newline(name_end)?;
+                return Ok(name_end);
+            }
             Some(b' ' | b'\t') if name_end > name_start => {}
             Some(_) if name_end == name_start => {
                 return Err(self.expected(name_start, Expected::MetricName));
@@ -52,15 +70,17 @@ impl<'a> Parser<'a> {
         match b.get(text) {
             // `# HELP name ` with no text: nothing to record.
             Some(b'\n') => return Ok(text + 1),
-            None => return Err(self.err(text, ErrorReason::MissingNewline)),
+            None => {
+                self.missing_newline(text)?;
+                return Ok(text);
+            }
             Some(_) => {}
         }
-        let name = self.text(name_start, name_end);
         let family = self.metadata_family(keyword, name, name_start)?;
         let end = match keyword {
             Keyword::Help => {
                 let (help, end) = self.help_text(text)?;
-                if let Some(f) = self.families.get_mut(family) {
+                if let Some(f) = family.and_then(|f| self.families.get_mut(f)) {
                     f.help = Some(help).filter(|h| !h.is_empty());
                 }
                 end
@@ -72,40 +92,60 @@ impl<'a> Parser<'a> {
                     return Err(self.expected(text, Expected::LineEnd));
                 }
                 let Some(kind) = MetricType::from_keyword(word, Format::Prometheus) else {
-                    let unknown = ErrorReason::UnknownType(word.to_owned());
+                    let unknown = ErrorReason::UnknownType(excerpt(word));
                     return Err(self.err(text, unknown));
                 };
                 let end = skip_blanks(b, type_end);
                 self.expect_line_end(end)?;
-                if let Some(f) = self.families.get_mut(family) {
+                if let Some(f) = family.and_then(|f| self.families.get_mut(f)) {
                     f.kind = kind;
                 }
                 end
             }
         };
-        if let Some(meta) = self.meta.get_mut(family) {
+        if let Some(meta) = family.and_then(|f| self.meta.get_mut(f)) {
             meta.set(keyword);
         }
         Ok(end + 1)
     }
 
-    /// A sample line whose name starts at `start`.
+    /// A sample line whose name (or `{`) starts at `start`.
     #[inline]
     fn prom_sample(&mut self, start: usize) -> Result<usize, ParseError> {
         let b = self.b;
-        let name_end = scan_metric_name(b, start);
-        if name_end == start {
-            return Err(self.expected(start, Expected::MetricName));
-        }
-        let name = self.text(start, name_end);
-        let (family, suffix) = self.sample_family(name, start)?;
-
-        let mut i = skip_blanks(b, name_end);
         let mut labels = ParsedLabels::default();
-        if b.get(i) == Some(&b'{') {
-            labels = self.labels(i)?;
-            i = skip_blanks(b, labels.end);
-        }
+        let (name, family, suffix, mut i) = if b.get(start) == Some(&b'{') {
+            // `{"name", labels}`: the name first in the braces.
+            labels = self.labels(start, true)?;
+            let Some((name_start, name_end)) = labels.name else {
+                return Err(self.expected(start, Expected::MetricName));
+            };
+            if let Some(at) = labels.escaped_name {
+                self.escaped_name(at)?;
+                return self.skip_line(labels.end);
+            }
+            let name = self.text(name_start, name_end);
+            let (family, suffix) = self.sample_family(name, name_start)?;
+            (name, family, suffix, skip_blanks(b, labels.end))
+        } else {
+            let name_end = scan_metric_name(b, start);
+            if name_end == start {
+                return Err(self.expected(start, Expected::MetricName));
+            }
+            let name = self.text(start, name_end);
+            let (family, suffix) = self.sample_family(name, start)?;
+            let mut i = skip_blanks(b, name_end);
+            if b.get(i) == Some(&b'{') {
+                labels = self.labels(i, false)?;
+                if let Some(at) = labels.escaped_name {
+                    self.escaped_name(at)?;
+                    return self.skip_line(labels.end);
+                }
+                i = skip_blanks(b, labels.end);
+            }
+            (name, family, suffix, i)
+        };
+        let name_pos = labels.name.map_or(start, |(s, _)| s);
 
         if self.at_token_end(i) {
             return Err(match b.get(i) {
@@ -125,16 +165,20 @@ impl<'a> Parser<'a> {
             i = skip_blanks(b, end);
         }
         self.expect_line_end(i)?;
-        self.check_special_labels(family, suffix, &labels, start)?;
+        self.check_special_labels(family, suffix, &labels, name_pos)?;
+        self.note_point(family, &labels);
 
-        self.samples.push(Sample {
-            name,
-            labels: labels.set,
-            value,
-            timestamp,
-            exemplar: None,
-            family,
-        });
+        self.push_sample(
+            Sample {
+                name,
+                labels: labels.set,
+                value,
+                timestamp,
+                exemplar: None,
+                family,
+            },
+            start,
+        );
         Ok(i + 1)
     }
 }

@@ -168,7 +168,8 @@ fn prometheus_whitespace_comments_and_oddities() {
         " \t foo { a = \"1\" , b=\"2\", } \t 1.5 \t 123 \t\n",
         "foo{}3\n",
         "foo{a=\"x\",}-2\n",
-        "foo+Inf\n",
+        // (`foo` alone would repeat the series `foo{}`.)
+        "foo{c=\"d\"}+Inf\n",
         "\t\n",
         "bar_total 0x\n",
     );
@@ -1223,14 +1224,26 @@ fn random_round_trips() {
             if rng.below(2) == 0 {
                 desc = desc.with_unit("bytes");
             }
-            let series: Vec<Vec<&str>> = (0..rng.below(4))
+            let mut series: Vec<Vec<&str>> = (0..rng.below(4))
                 .map(|_| {
                     (0..count)
                         .map(|_| leak(rng.text(&ALPHABET, 10)))
                         .collect::<Vec<&str>>()
                 })
                 .collect();
-            let values = (0..series.len()).map(|_| rng.value()).collect();
+            // One series once: a repeated series is an error in both formats.
+            let mut seen = std::collections::HashSet::new();
+            series.retain(|s| seen.insert(s.clone()));
+            let values = (0..series.len())
+                .map(|_| match kind {
+                    // An OpenMetrics histogram's sum is a non-negative number.
+                    MetricType::Histogram => match rng.value().abs() {
+                        v if v.is_finite() => v,
+                        _ => 0.5,
+                    },
+                    _ => rng.value(),
+                })
+                .collect();
             families.push((desc, series, values));
         }
         for format in [Format::Prometheus, Format::OpenMetrics] {
@@ -1443,4 +1456,12 @@ fn large_label_sets_are_checked_for_duplicates() {
     let dup = format!("a{{{},l50=\"x\"}} 1\n", many.join(","));
     let err = error(&dup, Format::Prometheus);
     assert!(err.ends_with("duplicate label name `l50`"), "{err}");
+}
+
+#[test]
+fn sizes_the_memory_figures_rest_on() {
+    // `tests/memory.rs` and the crate docs count on these.
+    assert_eq!(std::mem::size_of::<Sample<'_>>(), 80);
+    assert_eq!(std::mem::size_of::<MetricFamily<'_>>(), 80);
+    assert_eq!(std::mem::size_of::<LabelSet<'_>>(), 24);
 }

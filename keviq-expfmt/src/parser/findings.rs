@@ -1,0 +1,64 @@
+//! What scrape mode tolerated, as it is found: kept with its byte offset (lines
+//! and columns are counted once, at the end), capped per kind and in all.
+
+use crate::Mode;
+use crate::error::{ErrorReason, ParseError};
+
+/// At most this many findings are kept, and at most [`MAX_FINDINGS_PER_KIND`] of
+/// one kind; the rest are only counted.
+pub(crate) const MAX_FINDINGS: usize = 100;
+/// See [`MAX_FINDINGS`].
+pub(crate) const MAX_FINDINGS_PER_KIND: u32 = 10;
+
+/// What scrape mode tolerated so far, and the mode that decides.
+#[derive(Debug)]
+pub(crate) struct Findings<'a> {
+    pub(super) b: &'a [u8],
+    pub(super) mode: Mode,
+    /// Byte offset and reason; located (line, column) once, at the end.
+    pub(crate) pending: Vec<(usize, ErrorReason)>,
+    /// How many findings of each kind were seen.
+    pub(super) counts: Vec<(&'static str, u32)>,
+    pub(crate) omitted: usize,
+    /// Whether a quoted name was noted: one finding says it for the exposition.
+    pub(super) quoted_noted: bool,
+}
+
+impl Findings<'_> {
+    /// In strict mode, the error `reason` at byte offset `pos`; in scrape mode, a
+    /// finding, and `Ok`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn tolerate(&mut self, pos: usize, reason: ErrorReason) -> Result<(), ParseError> {
+        match self.mode {
+            Mode::Strict => Err(ParseError::at(self.b, pos, reason)),
+            Mode::Scrape => {
+                self.note(pos, reason);
+                Ok(())
+            }
+        }
+    }
+
+    fn note(&mut self, pos: usize, reason: ErrorReason) {
+        let code = reason.code();
+        let seen = match self.counts.iter_mut().find(|(c, _)| *c == code) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                self.counts.push((code, 1));
+                1
+            }
+        };
+        if seen > MAX_FINDINGS_PER_KIND || self.pending.len() >= MAX_FINDINGS {
+            self.omitted += 1;
+        } else {
+            self.pending.push((pos, reason));
+        }
+    }
+
+    pub(crate) fn strict(&self) -> bool {
+        self.mode == Mode::Strict
+    }
+}

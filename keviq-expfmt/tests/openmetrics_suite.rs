@@ -1,0 +1,109 @@
+//! The official OpenMetrics parser test suite, run against both modes.
+//!
+//! The suite is not vendored: point `OPENMETRICS_SUITE` at a checkout's
+//! `tests/testdata/parsers` (github.com/prometheus/OpenMetrics) and run
+//!
+//! ```text
+//! OPENMETRICS_SUITE=/path/to/OpenMetrics/tests/testdata/parsers \
+//!     cargo test -p keviq-expfmt --test openmetrics_suite -- --ignored --nocapture
+//! ```
+//!
+//! Each case is a folder with `metrics` and a `test.json` saying whether it should
+//! parse. Strict mode must agree with every case but the deliberate readings listed
+//! in [`STRICT_DIFFERENCES`]; scrape mode must accept every valid case.
+
+use std::path::Path;
+
+use keviq_expfmt::{Format, Mode, parse_with};
+
+/// Cases where strict mode deliberately differs from the suite (see the crate docs,
+/// "Deliberate readings").
+const STRICT_DIFFERENCES: &[&str] = &[
+    // `# HELP a9 \\"`: a bare `"` in a HELP text, which the ABNF leaves out of
+    // escaped strings.
+    "help_escaping",
+];
+
+struct Case {
+    name: String,
+    should_parse: bool,
+    /// `None`: not UTF-8, which no mode accepts.
+    text: Option<String>,
+}
+
+fn cases(dir: &Path) -> Vec<Case> {
+    let mut cases = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        panic!("cannot read {}", dir.display());
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(spec) = std::fs::read_to_string(path.join("test.json")) else {
+            continue;
+        };
+        let spec: String = spec.split_whitespace().collect();
+        let should_parse = spec.contains("\"shouldParse\":true");
+        assert!(
+            should_parse || spec.contains("\"shouldParse\":false"),
+            "{spec}"
+        );
+        assert!(spec.contains("\"type\":\"text\""), "{spec}");
+        let bytes = std::fs::read(path.join("metrics")).unwrap_or_default();
+        cases.push(Case {
+            name: entry.file_name().to_string_lossy().into_owned(),
+            should_parse,
+            text: String::from_utf8(bytes).ok(),
+        });
+    }
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    cases
+}
+
+fn accepts(case: &Case, mode: Mode) -> Result<(), String> {
+    match &case.text {
+        None => Err("not UTF-8".to_owned()),
+        Some(text) => parse_with(text, Format::OpenMetrics, mode)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+    }
+}
+
+#[test]
+#[ignore = "needs OPENMETRICS_SUITE: a checkout of the official suite"]
+fn official_openmetrics_suite() {
+    let Some(dir) = std::env::var_os("OPENMETRICS_SUITE") else {
+        panic!("set OPENMETRICS_SUITE to OpenMetrics' tests/testdata/parsers");
+    };
+    let cases = cases(Path::new(&dir));
+    assert!(!cases.is_empty());
+    let mut strict_agree = 0;
+    let mut unexpected = Vec::new();
+    let mut scrape_accepts_bad = Vec::new();
+    for case in &cases {
+        let strict = accepts(case, Mode::Strict);
+        if strict.is_ok() == case.should_parse {
+            strict_agree += 1;
+        } else if !STRICT_DIFFERENCES.contains(&case.name.as_str()) {
+            unexpected.push(format!("strict {}: {strict:?}", case.name));
+        } else {
+            println!("deliberate difference {}: {strict:?}", case.name);
+        }
+        let scrape = accepts(case, Mode::Scrape);
+        match (case.should_parse, scrape) {
+            (true, Err(e)) => unexpected.push(format!("scrape rejects {}: {e}", case.name)),
+            (false, Ok(())) => scrape_accepts_bad.push(case.name.as_str()),
+            _ => {}
+        }
+    }
+    println!(
+        "strict mode agrees with {strict_agree} of {} cases",
+        cases.len()
+    );
+    println!(
+        "scrape mode accepts {} invalid cases (with findings): {}",
+        scrape_accepts_bad.len(),
+        scrape_accepts_bad.join(" ")
+    );
+    assert!(unexpected.is_empty(), "{unexpected:#?}");
+    assert_eq!(strict_agree + STRICT_DIFFERENCES.len(), cases.len());
+}
