@@ -3,8 +3,14 @@
 //! binary delegates to.
 //!
 //! ```text
-//! keviq-telemetry check-metrics [--format prometheus|openmetrics] [FILE|-]
+//! keviq-telemetry check-metrics [--format prometheus|openmetrics] [--scrape] [FILE|-]
 //! ```
+//!
+//! By default the exposition is read strictly, as the specifications write them
+//! (OpenMetrics 1.0, Prometheus text 0.0.4): a semantic error (a histogram without
+//! `+Inf`, a repeated series, ...) is a parse error. `--scrape` reads it as the
+//! telemetry scraper and Prometheus do: what they tolerate is printed as a finding
+//! (`<name>:<line>:<column>: <reason>`) and the conventions are linted.
 //!
 //! `--format` also takes the form `--format=openmetrics`; `--` ends the options;
 //! `-h`/`--help` prints the usage.
@@ -14,12 +20,12 @@ use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
 use keviq::Format;
-use keviq_expfmt::parse;
+use keviq_expfmt::{Mode, parse_with};
 
 use crate::lint;
 
 /// The usage line.
-pub const USAGE: &str = "usage: keviq-telemetry check-metrics [--format prometheus|openmetrics] [FILE|-]\n       keviq-telemetry [serve]   (run the telemetry service)";
+pub const USAGE: &str = "usage: keviq-telemetry check-metrics [--format prometheus|openmetrics] [--scrape] [FILE|-]\n       keviq-telemetry [serve]   (run the telemetry service)";
 
 /// Exit statuses of the command.
 pub mod exit {
@@ -42,6 +48,8 @@ pub enum Command {
     CheckMetrics {
         /// The format to parse it in.
         format: Format,
+        /// Strict (the specifications) or scrape (what scrapers accept).
+        mode: Mode,
         /// Where to read it from.
         input: Input,
     },
@@ -112,12 +120,13 @@ pub enum CliError {
 ///
 /// ```
 /// use keviq::Format;
+/// use keviq_expfmt::Mode;
 /// use keviq_telemetry::cli::{Command, Input, parse_args};
 ///
 /// let command = parse_args(["check-metrics", "--format=openmetrics", "-"].map(Into::into));
 /// assert_eq!(
 ///     command,
-///     Ok(Command::CheckMetrics { format: Format::OpenMetrics, input: Input::Stdin }),
+///     Ok(Command::CheckMetrics { format: Format::OpenMetrics, mode: Mode::Strict, input: Input::Stdin }),
 /// );
 /// ```
 ///
@@ -139,6 +148,7 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, U
     }
 
     let mut format = None;
+    let mut mode = Mode::Strict;
     let mut input = None;
     let mut options_done = false;
     while let Some(arg) = args.next() {
@@ -150,6 +160,10 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, U
                 continue;
             }
             Some("-h" | "--help") => return Ok(Command::Help),
+            Some("--scrape") => {
+                mode = Mode::Scrape;
+                continue;
+            }
             Some("--format") => match args.next() {
                 Some(value) => Some(lossy(&value)),
                 None => return Err(UsageError::MissingFormat),
@@ -184,6 +198,7 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, U
     }
     Ok(Command::CheckMetrics {
         format: format.unwrap_or_default(),
+        mode,
         input: input.unwrap_or(Input::Stdin),
     })
 }
@@ -199,8 +214,15 @@ pub enum Outcome {
     Clean,
     /// Does not parse: the `<name>:<line>:<column>: <reason>` message.
     Invalid(String),
-    /// Parses, with these findings (never empty).
-    Findings(Vec<lint::Finding>),
+    /// Parses, with these findings (never both empty): what a scrape-mode parse
+    /// tolerated, as `<name>:<line>:<column>: <reason>` lines, and the lint
+    /// findings.
+    Findings {
+        /// What the parser tolerated (scrape mode only).
+        tolerated: Vec<String>,
+        /// The conventions broken.
+        lint: Vec<lint::Finding>,
+    },
 }
 
 impl Outcome {
@@ -209,14 +231,14 @@ impl Outcome {
         match self {
             Self::Clean => exit::OK,
             Self::Invalid(_) => exit::PARSE_ERROR,
-            Self::Findings(_) => exit::LINT,
+            Self::Findings { .. } => exit::LINT,
         }
     }
 }
 
 /// Checks the bytes of an exposition named `name` (for messages): parse, then lint.
 /// Input that is not UTF-8 is a parse error at the first bad byte.
-pub fn check_bytes(name: &str, bytes: &[u8], format: Format) -> Outcome {
+pub fn check_bytes(name: &str, bytes: &[u8], format: Format, mode: Mode) -> Outcome {
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
@@ -228,14 +250,27 @@ pub fn check_bytes(name: &str, bytes: &[u8], format: Format) -> Outcome {
             return Outcome::Invalid(format!("{name}:{line}:{column}: input is not valid UTF-8"));
         }
     };
-    match parse(text, format) {
+    match parse_with(text, format, mode) {
         Err(e) => Outcome::Invalid(format!("{name}:{}:{}: {}", e.line, e.column, e.reason)),
         Ok(exposition) => {
-            let findings = lint::lint(&exposition, format);
-            if findings.is_empty() {
+            let lint = lint::lint(&exposition, format);
+            let mut tolerated: Vec<String> = exposition
+                .findings
+                .iter()
+                // Repeated series are reported by the lint, in promtool's words.
+                .filter(|f| f.kind() != "duplicate_series")
+                .map(|f| format!("{name}:{}:{}: {}", f.line, f.column, f.reason))
+                .collect();
+            if exposition.findings_omitted > 0 {
+                tolerated.push(format!(
+                    "{name}: {} more findings left out",
+                    exposition.findings_omitted
+                ));
+            }
+            if tolerated.is_empty() && lint.is_empty() {
                 Outcome::Clean
             } else {
-                Outcome::Findings(findings)
+                Outcome::Findings { tolerated, lint }
             }
         }
     }
@@ -268,12 +303,16 @@ fn try_run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, CliError> {
-    let (format, input) = match parse_args(args)? {
+    let (format, mode, input) = match parse_args(args)? {
         Command::Help => {
             let _ = writeln!(stdout, "{USAGE}");
             return Ok(exit::OK);
         }
-        Command::CheckMetrics { format, input } => (format, input),
+        Command::CheckMetrics {
+            format,
+            mode,
+            input,
+        } => (format, mode, input),
     };
     let name = input.display_name();
     let read_error = |source| CliError::Read {
@@ -288,14 +327,17 @@ fn try_run(
         }
         Input::File(path) => std::fs::read(path).map_err(read_error)?,
     };
-    let outcome = check_bytes(&name, &bytes, format);
+    let outcome = check_bytes(&name, &bytes, format, mode);
     match &outcome {
         Outcome::Clean => {}
         Outcome::Invalid(message) => {
             let _ = writeln!(stderr, "{message}");
         }
-        Outcome::Findings(findings) => {
-            for finding in findings {
+        Outcome::Findings { tolerated, lint } => {
+            for line in tolerated {
+                let _ = writeln!(stdout, "{line}");
+            }
+            for finding in lint {
                 let _ = writeln!(stdout, "{finding}");
             }
         }
@@ -313,7 +355,11 @@ mod tests {
     }
 
     fn check(format: Format, input: Input) -> Result<Command, UsageError> {
-        Ok(Command::CheckMetrics { format, input })
+        Ok(Command::CheckMetrics {
+            format,
+            mode: Mode::Strict,
+            input,
+        })
     }
 
     #[test]
@@ -385,7 +431,7 @@ mod tests {
 
     #[test]
     fn non_utf8_input_is_a_parse_error() {
-        let outcome = check_bytes("f", b"a 1\nb\xff 2\n", Format::Prometheus);
+        let outcome = check_bytes("f", b"a 1\nb\xff 2\n", Format::Prometheus, Mode::Strict);
         assert_eq!(
             outcome,
             Outcome::Invalid("f:2:2: input is not valid UTF-8".into())

@@ -32,7 +32,9 @@ use std::collections::HashSet;
 use std::fmt;
 
 use keviq::Format;
-use keviq_expfmt::{Exposition, LabelSet, MetricFamily as Family, MetricType};
+use keviq_expfmt::{
+    ErrorReason, Exposition, LabelSet, MetricFamily as Family, MetricType, Mode,
+};
 
 use crate::analytics::bucket_bound;
 
@@ -333,32 +335,54 @@ pub fn histogram_buckets(exposition: &Exposition<'_>, _format: Format) -> Vec<Fi
 }
 
 /// A sample name with a label set seen before: `duplicate series
-/// foo_bucket{le="1",path="/"}`. Label order does not matter; each repeated series is
-/// reported once.
+/// foo_bucket{le="1",path="/"}`. The parser finds repeats (in any label order): in
+/// strict mode they do not parse, in scrape mode the repeat is left out and
+/// reported as a finding, which this rule turns into promtool's wording. Each
+/// repeated series is reported once.
 pub fn duplicate_series(exposition: &Exposition<'_>, _format: Format) -> Vec<Finding> {
-    let mut seen = HashSet::new();
     let mut reported = HashSet::new();
     let mut findings = Vec::new();
-    for sample in &exposition.samples {
-        let key = (sample.name, sorted(&sample.labels));
-        if seen.contains(&key) {
-            if let Some(family) = exposition.family_of(sample)
-                && reported.insert(key.clone())
-            {
-                let mut series = sample.name.to_owned();
-                if !key.1.is_empty() {
-                    series.push_str(&render_labels(&key.1));
-                }
-                findings.push(Finding {
-                    metric: family.name.to_owned(),
-                    problem: Problem::DuplicateSeries { series },
-                });
-            }
-        } else {
-            seen.insert(key);
+    for finding in &exposition.findings {
+        let ErrorReason::DuplicateSeries(written) = &finding.reason else {
+            continue;
+        };
+        // The finding quotes the repeat as written; name it with sorted labels, so
+        // one series is one line whatever order its repeats used.
+        let series = canonical_series(written);
+        if !reported.insert(series.clone()) {
+            continue;
         }
+        let name = series.split('{').next().unwrap_or(&series);
+        let metric = exposition
+            .samples
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| exposition.family_of(s))
+            .map_or(name, |f| f.name);
+        findings.push(Finding {
+            metric: metric.to_owned(),
+            problem: Problem::DuplicateSeries { series },
+        });
     }
     findings
+}
+
+/// `name{a="1",b="2"}` with its labels sorted by name, read back with the parser;
+/// the text as it is when it does not read as a series.
+fn canonical_series(written: &str) -> String {
+    let line = format!("{written} 0\n");
+    let Ok(exposition) = keviq_expfmt::parse_with(&line, Format::Prometheus, Mode::Scrape) else {
+        return written.to_owned();
+    };
+    let Some(sample) = exposition.samples.first() else {
+        return written.to_owned();
+    };
+    let labels = sorted(&sample.labels);
+    let mut series = sample.name.to_owned();
+    if !labels.is_empty() {
+        series.push_str(&render_labels(&labels));
+    }
+    series
 }
 
 /// Label pairs sorted by name, to compare label sets whatever their written order.

@@ -130,10 +130,18 @@ h_bucket{le=\"2\"} 1
 h_sum 1
 h_count 2
 ";
-    let (output, _) = run_file(&[], text);
+    // Read as a scraper reads it: the histogram's semantic errors are the lint's to
+    // report (read strictly, they do not parse: see the next test).
+    let (output, _) = run_file(&["--scrape"], text);
     assert_eq!(code(&output), 3, "stderr: {}", stderr(&output));
+    let printed = stdout(&output);
+    let lint = printed
+        .lines()
+        .filter(|l| !l.contains(".txt:"))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
     assert_eq!(
-        stdout(&output),
+        lint,
         "\
 h histogram has no \"+Inf\" bucket
 h histogram buckets are not cumulative
@@ -142,7 +150,29 @@ jobs no help text
 latency_ms metric names should not contain abbreviated units
 "
     );
+    // What the scrape-mode parse tolerated is listed too, with its place.
+    assert!(
+        printed.lines().any(|l| l.contains(".txt:") && l.contains("+Inf")),
+        "{printed}"
+    );
     assert_eq!(stderr(&output), "");
+
+    // Read strictly (the default), the histogram breaks the specification.
+    let (output, _) = run_file(&[], text);
+    assert_eq!(code(&output), 1, "stdout: {}", stdout(&output));
+    assert!(stderr(&output).contains("+Inf"), "{}", stderr(&output));
+}
+
+/// A family whose samples are split by another (common without `# TYPE`): Prometheus
+/// scrapes it, so `--scrape` accepts it with a finding; strictly it does not parse.
+#[test]
+fn a_non_contiguous_family_is_a_finding_in_scrape_mode_and_an_error_strictly() {
+    let text = "x{a=\"1\"} 1\ny 1\nx{a=\"2\"} 2\n";
+    let (output, _) = run_file(&["--scrape"], text);
+    assert_eq!(code(&output), 3, "stderr: {}", stderr(&output));
+    assert!(stdout(&output).contains(":3:"), "{}", stdout(&output));
+    let (output, _) = run_file(&[], text);
+    assert_eq!(code(&output), 1);
 }
 
 #[test]
