@@ -223,6 +223,39 @@ pub fn per_minute_rate(series: &[Series<'_>], target: &str, until_ms: i64) -> Ve
     minutes
 }
 
+/// A histogram's quantiles in each of the 60 minutes up to `until_ms` (oldest
+/// first), for one target's `_bucket` series: each bucket increase between
+/// consecutive scrapes counts in the minute of the later scrape, as in
+/// [`per_minute_rate`]; a minute without observations is `None`.
+pub fn per_minute_quantiles(
+    series: &[Series<'_>],
+    target: &str,
+    until_ms: i64,
+    quantiles: &[f64],
+) -> Vec<Vec<Option<f64>>> {
+    let mut minutes: Vec<Vec<(f64, f64)>> = vec![Vec::new(); 60];
+    for s in series.iter().filter(|s| s.target == target) {
+        let Some(le) = s.labels.get(BUCKET_LABEL).and_then(bucket_bound) else {
+            continue;
+        };
+        for w in s.points.windows(2) {
+            let age = until_ms - w[1].0;
+            let slot = 59 - (age / 60_000).clamp(0, 59) as usize;
+            minutes[slot].push((le, delta(w[0].1, w[1].1)));
+        }
+    }
+    minutes
+        .into_iter()
+        .map(|buckets| {
+            let merged = merge_buckets(buckets);
+            quantiles
+                .iter()
+                .map(|&q| histogram_quantile(q, &merged))
+                .collect()
+        })
+        .collect()
+}
+
 /// One target's health over a window, as the dashboard shows it (and as
 /// `GET /api/v1/services` writes it, field by field).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -408,6 +441,27 @@ mod tests {
         assert_eq!(minutes[58], 60.0 / 60.0);
         assert_eq!(minutes[59], 10.0 / 60.0, "a reset counts the new value");
         assert!((minutes.iter().sum::<f64>() - 70.0 / 60.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn per_minute_quantiles_follow_each_minutes_bucket_increases() {
+        let until = 3_600_000;
+        let mut rows = Vec::new();
+        for (le, values) in [("10", [0.0, 4.0, 4.0]), ("+Inf", [0.0, 4.0, 8.0])] {
+            for (ago, value) in [150_000, 90_000, 30_000].into_iter().zip(values) {
+                rows.push(row("a:1", &[("le", le)], until - ago, value));
+            }
+        }
+        rows.sort_by_key(|r| r.ts_ms);
+        let q = per_minute_quantiles(&series(&rows, &FirstScrapes::new()), "a:1", until, &[0.5]);
+        assert_eq!(q.len(), 60);
+        assert_eq!(q[58], vec![Some(5.0)], "all four under 10");
+        assert_eq!(
+            q[59],
+            vec![Some(10.0)],
+            "all four above 10: the highest finite bound"
+        );
+        assert_eq!(q[0], vec![None]);
     }
 
     #[test]

@@ -15,6 +15,8 @@
 //! | `TELEMETRY_REMOTE_WRITE_QUEUE_BYTES` | `256MiB` | bound of the unsent backlog (bytes, or `KiB`/`MiB`/`GiB`) |
 //! | `TELEMETRY_QUERY_URL` | unset: the local store | a Prometheus-compatible query API the API and dashboard read |
 //! | `TELEMETRY_SHARD` | unset: every target | `i/n`: only the targets whose hash modulo `n` is `i` |
+//! | `TELEMETRY_LOG_FILES` | unset: no request view | comma-separated JSON log files `GET /api/v1/requests/{id}` reads ([`crate::logs`]) |
+//! | `TELEMETRY_LOG_URL` | unset | a link with `{request_id}` (Grafana Explore, Loki) the dashboard opens for a request instead |
 //!
 //! `TELEMETRY_DATABASE_URL=none` keeps no local store: the service scrapes and
 //! forwards only (it then needs `TELEMETRY_REMOTE_WRITE_URL`). The remote-write token
@@ -56,6 +58,55 @@ pub use self::remote::{
     Endpoint, HEADERS_VAR, QUERY_URL_VAR, QUEUE_BYTES_VAR, QueryConfig, REMOTE_WRITE_URL_VAR,
     RemoteWriteConfig, SHARD_VAR, Secret, Shard, TIMEOUT_VAR, request_headers,
 };
+
+/// Variable holding the JSON log files of the request view.
+pub const LOG_FILES_VAR: &str = "TELEMETRY_LOG_FILES";
+/// Variable holding the request link template.
+pub const LOG_URL_VAR: &str = "TELEMETRY_LOG_URL";
+/// The placeholder of [`LOG_URL_VAR`].
+pub const REQUEST_ID_PLACEHOLDER: &str = "{request_id}";
+
+/// Where the logs of one request are: files this service reads, or a link.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogConfig {
+    /// JSON log files, read by `GET /api/v1/requests/{id}`.
+    pub files: Vec<std::path::PathBuf>,
+    /// A link template holding [`REQUEST_ID_PLACEHOLDER`], `http://` or `https://`.
+    pub url: Option<String>,
+}
+
+impl LogConfig {
+    /// Reads [`LOG_FILES_VAR`] and [`LOG_URL_VAR`] through `get`.
+    ///
+    /// # Errors
+    /// A link template without `{request_id}`, or not `http(s)://`.
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let files = get(LOG_FILES_VAR)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from)
+            .collect();
+        let url = match get(LOG_URL_VAR).map(|u| u.trim().to_owned()) {
+            None => None,
+            Some(u) if u.is_empty() => None,
+            Some(u) => {
+                let web = u.starts_with("http://") || u.starts_with("https://");
+                if !web || !u.contains(REQUEST_ID_PLACEHOLDER) || u.chars().any(char::is_control) {
+                    return Err(ConfigError {
+                        variable: LOG_URL_VAR,
+                        reason: format!(
+                            "expected an http:// or https:// link holding {REQUEST_ID_PLACEHOLDER}"
+                        ),
+                    });
+                }
+                Some(u)
+            }
+        };
+        Ok(Self { files, url })
+    }
+}
 
 /// Variable holding the targets.
 pub const TARGETS_VAR: &str = "SCRAPE_TARGETS";
@@ -251,6 +302,8 @@ pub struct Settings {
     pub query: Option<QueryConfig>,
     /// This process's shard of the targets (already applied to `scrape.targets`).
     pub shard: Option<Shard>,
+    /// Where the request view finds log lines.
+    pub logs: LogConfig,
 }
 
 impl Settings {
@@ -270,6 +323,7 @@ impl Settings {
             remote_write: RemoteWriteConfig::from_vars(&get)?,
             query: QueryConfig::from_vars(&get)?,
             shard: Shard::from_var(get(SHARD_VAR))?,
+            logs: LogConfig::from_vars(&get)?,
         };
         if settings.store_url().is_none() && settings.remote_write.is_none() {
             return Err(ConfigError {
@@ -361,6 +415,8 @@ fn printable(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     /// The variables `vars` set, as `from_vars` reads them.
@@ -378,6 +434,30 @@ mod tests {
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         Settings::from_vars(lookup(vars))
+    }
+
+    #[test]
+    fn log_files_and_the_request_link() {
+        let s = settings(&[(LOG_FILES_VAR, " a.log, ,/var/log/b.log ")]).expect("files");
+        assert_eq!(
+            s.logs.files,
+            [PathBuf::from("a.log"), PathBuf::from("/var/log/b.log")]
+        );
+        assert_eq!(s.logs.url, None);
+        assert_eq!(settings(&[]).expect("defaults").logs, LogConfig::default());
+        let url = "https://grafana.example/explore?q={request_id}";
+        assert_eq!(
+            settings(&[(LOG_URL_VAR, url)])
+                .expect("link")
+                .logs
+                .url
+                .as_deref(),
+            Some(url)
+        );
+        for bad in ["https://grafana.example/explore", "javascript:{request_id}"] {
+            let e = settings(&[(LOG_URL_VAR, bad)]).expect_err(bad);
+            assert_eq!(e.variable, LOG_URL_VAR, "{bad}");
+        }
     }
 
     #[test]

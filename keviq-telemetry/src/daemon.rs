@@ -162,6 +162,7 @@ pub async fn start(settings: Settings) -> Result<Started, DaemonError> {
             .query
             .as_ref()
             .map(|q| std::sync::Arc::new(PromQuery::new(q))),
+        logs: Arc::new(settings.logs),
     });
     Ok(Started {
         router,

@@ -13,6 +13,7 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use keviq::axum::names::TRUNCATION_MARK;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -60,14 +61,26 @@ pub struct RequestLog {
 
 /// Reads the log lines of `request_id` from `paths`. A file that cannot be read is
 /// skipped with a warning: the others still answer.
+///
+/// An ID ending in [`TRUNCATION_MARK`] (`…`) is one an exemplar had to shorten to fit
+/// the OpenMetrics budget: it matches every ID starting with what precedes the mark.
 pub fn request_log(paths: &[PathBuf], request_id: &str, limits: LogLimits) -> RequestLog {
     let started = Instant::now();
-    // Serialized with serde_json, the ID appears exactly like this in its lines.
-    let needle = format!("\"request_id\":{}", Value::from(request_id));
+    let (key, prefix) = match request_id.strip_suffix(TRUNCATION_MARK) {
+        Some(key) => (key, true),
+        None => (request_id, false),
+    };
+    // Serialized with serde_json, the ID appears exactly like this in its lines (a
+    // prefix without its closing quote).
+    let mut needle = format!("\"request_id\":{}", Value::from(key));
+    if prefix {
+        needle.pop();
+    }
+    let matcher = IdMatch { key, prefix };
     let mut lines = Vec::new();
     let mut truncated = false;
     for path in paths {
-        match scan_file(path, &needle, request_id, limits, started, &mut lines) {
+        match scan_file(path, &needle, matcher, limits, started, &mut lines) {
             Ok(cut) => truncated |= cut,
             Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot read log file"),
         }
@@ -95,6 +108,23 @@ pub fn request_log(paths: &[PathBuf], request_id: &str, limits: LogLimits) -> Re
     }
 }
 
+/// The IDs a request view shows: one, or (truncated) all with a prefix.
+#[derive(Debug, Clone, Copy)]
+struct IdMatch<'a> {
+    key: &'a str,
+    prefix: bool,
+}
+
+impl IdMatch<'_> {
+    fn matches(self, id: &str) -> bool {
+        if self.prefix {
+            id.starts_with(self.key)
+        } else {
+            id == self.key
+        }
+    }
+}
+
 fn timestamp(line: &Map<String, Value>) -> &str {
     line.get("timestamp").and_then(Value::as_str).unwrap_or("")
 }
@@ -103,7 +133,7 @@ fn timestamp(line: &Map<String, Value>) -> &str {
 fn scan_file(
     path: &Path,
     needle: &str,
-    request_id: &str,
+    request_id: IdMatch<'_>,
     limits: LogLimits,
     started: Instant,
     out: &mut Vec<Map<String, Value>>,
@@ -132,7 +162,10 @@ fn scan_file(
             continue;
         }
         if let Ok(Value::Object(record)) = serde_json::from_slice::<Value>(&line)
-            && record.get("request_id").and_then(Value::as_str) == Some(request_id)
+            && record
+                .get("request_id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| request_id.matches(id))
         {
             out.push(record);
             if out.len() >= limits.max_lines {
@@ -263,5 +296,29 @@ mod tests {
         );
         let log = request_log(&[path], "a\"b", LogLimits::DEFAULT);
         assert_eq!(log.lines.len(), 1);
+    }
+
+    #[test]
+    fn a_truncated_id_matches_by_prefix() {
+        let path = file(
+            "e.log",
+            &[
+                r#"{"timestamp":"2","service":"b","request_id":"long-id-0123456789"}"#,
+                r#"{"timestamp":"1","service":"a","request_id":"long-id-0123456789"}"#,
+                r#"{"timestamp":"3","service":"c","request_id":"other"}"#,
+            ],
+        );
+        let log = request_log(
+            std::slice::from_ref(&path),
+            "long-id-01\u{2026}",
+            LogLimits::DEFAULT,
+        );
+        assert_eq!(log.services, ["a", "b"]);
+        assert_eq!(log.request_id, "long-id-01\u{2026}");
+        assert!(
+            request_log(&[path], "long-id-01", LogLimits::DEFAULT)
+                .lines
+                .is_empty()
+        );
     }
 }

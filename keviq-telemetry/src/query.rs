@@ -11,7 +11,7 @@
 //! | error rate | `sum by (instance) (rate(mona_http_request_errors_total[W]))` |
 //! | P50 / P99 | `histogram_quantile(q, sum by (instance, le) (rate(mona_http_request_duration_ms_bucket[W])))` |
 //! | agent invocation rate | `sum by (instance) (rate(mona_agent_invocations_total[W]))` |
-//! | history | the request rate over `[1m]`, per minute of the last hour (`query_range`) |
+//! | history | per minute of the last hour (`query_range`, up to now): the request and error rates over `[1m]`, and P50/P99 of `[1m]` of the buckets |
 //!
 //! The targets are those the database knows (every telemetry process's, when
 //! several share the targets), with this process's own targets added; a target's
@@ -36,7 +36,7 @@ use keviq::axum::names::{
 use serde::Deserialize;
 
 use crate::analytics::ServiceHealth;
-use crate::api::{AGENT_INVOCATIONS_TOTAL, ServiceEntry, ServicesResponse, TargetEntry};
+use crate::api::{AGENT_INVOCATIONS_TOTAL, History, ServiceEntry, ServicesResponse, TargetEntry};
 use crate::config::{QueryConfig, Target, request_headers};
 use crate::scrape::{SCRAPE_DURATION_SECONDS, SCRAPE_SAMPLES_SCRAPED, Scraper, TargetHealth, UP};
 use crate::store::epoch_ms;
@@ -377,33 +377,26 @@ impl PromQuery {
             .await?;
         let p50 = self.by_instance(&quantile(0.5), now).await?;
         let p99 = self.by_instance(&quantile(0.99), now).await?;
-        let history_lines = if history {
-            let end = (now / 60.0).floor() * 60.0;
-            let lines = self
-                .range(
-                    &format!("sum by (instance) (rate({HTTP_REQUESTS_TOTAL}[1m]))"),
-                    end - 59.0 * 60.0,
-                    end,
-                    60.0,
+        // Up to now, not to the last whole minute: the newest point holds the
+        // last minute's traffic, as the local store's history does.
+        let end = now.floor();
+        let mut history_lines: [BTreeMap<String, Vec<Option<f64>>>; 4] = Default::default();
+        if history {
+            let per_minute_quantile = |q: f64| {
+                format!(
+                    "histogram_quantile({q}, sum by (instance, le) (rate({HTTP_REQUEST_DURATION_MS}_bucket[1m])))"
                 )
-                .await?;
-            lines
-                .into_iter()
-                .filter_map(|l| {
-                    let instance = l.labels.get("instance")?.clone();
-                    let mut minutes = vec![0.0; 60];
-                    for (t, v) in l.points {
-                        let age = ((end - t) / 60.0).round();
-                        if (0.0..60.0).contains(&age) && v.is_finite() {
-                            minutes[59 - age as usize] = v;
-                        }
-                    }
-                    Some((instance, minutes))
-                })
-                .collect()
-        } else {
-            BTreeMap::new()
-        };
+            };
+            let exprs = [
+                format!("sum by (instance) (rate({HTTP_REQUESTS_TOTAL}[1m]))"),
+                format!("sum by (instance) (rate({HTTP_REQUEST_ERRORS_TOTAL}[1m]))"),
+                per_minute_quantile(0.5),
+                per_minute_quantile(0.99),
+            ];
+            for (lines, expr) in history_lines.iter_mut().zip(exprs) {
+                *lines = self.per_minute(&expr, end).await?;
+            }
+        }
         let finite = |m: &BTreeMap<String, Point>, instance: &str| {
             m.get(instance).map(|p| p.value).filter(|v| v.is_finite())
         };
@@ -421,10 +414,20 @@ impl PromQuery {
                     agent_invocation_rate: finite(&invocations, &instance),
                 };
                 let per_minute = history.then(|| {
-                    history_lines
-                        .get(&instance)
-                        .cloned()
-                        .unwrap_or_else(|| vec![0.0; 60])
+                    let line = |i: usize| {
+                        history_lines[i]
+                            .get(&instance)
+                            .cloned()
+                            .unwrap_or_else(|| vec![None; 60])
+                    };
+                    let rate = |i: usize| line(i).into_iter().map(|v| v.unwrap_or(0.0)).collect();
+                    History {
+                        until: end,
+                        request_rate: rate(0),
+                        error_rate: rate(1),
+                        p50_ms: line(2),
+                        p99_ms: line(3),
+                    }
                 });
                 ServiceEntry::new(&h, health, per_minute)
             })
@@ -432,7 +435,32 @@ impl PromQuery {
         Ok(ServicesResponse {
             window_seconds: window,
             services,
+            log_url: None,
         })
+    }
+
+    /// `expr` per minute over the hour ending at `end`, by `instance`: 60 values,
+    /// oldest first, `None` where the database has no finite value.
+    async fn per_minute(
+        &self,
+        expr: &str,
+        end: f64,
+    ) -> Result<BTreeMap<String, Vec<Option<f64>>>, QueryError> {
+        let lines = self.range(expr, end - 59.0 * 60.0, end, 60.0).await?;
+        Ok(lines
+            .into_iter()
+            .filter_map(|l| {
+                let instance = l.labels.get("instance")?.clone();
+                let mut minutes = vec![None; 60];
+                for (t, v) in l.points {
+                    let age = ((end - t) / 60.0).round();
+                    if (0.0..60.0).contains(&age) && v.is_finite() {
+                        minutes[59 - age as usize] = Some(v);
+                    }
+                }
+                Some((instance, minutes))
+            })
+            .collect())
     }
 }
 

@@ -85,6 +85,62 @@ pub fn from_exposition(exposition: &Exposition<'_>) -> Vec<Sample> {
         .collect()
 }
 
+/// One OpenMetrics exemplar, owned: the sample it was on (name and series labels)
+/// and its own labels, value and timestamp. What `telemetry_core.exemplars` keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exemplar {
+    /// The sample name it was on (`mona_http_request_duration_ms_bucket`).
+    pub metric: String,
+    /// The labels of that sample (a bucket's `le` included).
+    pub series: Labels,
+    /// The exemplar's own labels (`request_id`, `trace_id`).
+    pub labels: Labels,
+    /// The exemplar's value (for a latency bucket, the observed duration).
+    pub value: f64,
+    /// Its timestamp in milliseconds since the epoch, if the exposition gave one.
+    pub timestamp_ms: Option<i64>,
+}
+
+/// Every exemplar of an exposition, owned, in input order (OpenMetrics only: the
+/// Prometheus text format has none).
+///
+/// ```
+/// use keviq_expfmt::{Format, parse};
+/// use keviq_telemetry::sample::exemplars_of;
+///
+/// let text = "# TYPE d histogram\nd_bucket{le=\"+Inf\"} 1 # {request_id=\"r1\"} 12.5 1700000000.5\nd_count 1\nd_sum 12.5\n# EOF\n";
+/// let exemplars = exemplars_of(&parse(text, Format::OpenMetrics).unwrap());
+/// assert_eq!(exemplars[0].metric, "d_bucket");
+/// assert_eq!(exemplars[0].labels.get("request_id"), Some("r1"));
+/// assert_eq!((exemplars[0].value, exemplars[0].timestamp_ms), (12.5, Some(1_700_000_000_500)));
+/// ```
+pub fn exemplars_of(exposition: &Exposition<'_>) -> Vec<Exemplar> {
+    exposition
+        .samples
+        .iter()
+        .filter_map(|s| {
+            let e = s.exemplar.as_deref()?;
+            Some(Exemplar {
+                metric: s.name.to_owned(),
+                series: s
+                    .labels
+                    .iter()
+                    .map(|(n, v)| (n.to_owned(), v.into_owned()))
+                    .collect(),
+                labels: e
+                    .labels
+                    .iter()
+                    .map(|(n, v)| (n.to_owned(), v.into_owned()))
+                    .collect(),
+                value: e.value,
+                timestamp_ms: e
+                    .timestamp
+                    .and_then(|t| timestamp_ms(Timestamp::Seconds(t))),
+            })
+        })
+        .collect()
+}
+
 /// A timestamp in milliseconds; `None` for an OpenMetrics timestamp that is not a
 /// finite number of seconds (out of range saturates).
 fn timestamp_ms(t: Timestamp) -> Option<i64> {

@@ -5,7 +5,7 @@
 //! breaks the others: every target is scraped in its own task, under one deadline
 //! covering connection, headers and body, with the body read through a size limit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -22,7 +22,7 @@ use keviq_expfmt::{Mode, ParseError, parse_with};
 use tokio::task::JoinSet;
 
 use crate::config::{ScrapeConfig, Target};
-use crate::sample::{Sample, from_exposition};
+use crate::sample::{Exemplar, Labels, Sample, exemplars_of, from_exposition};
 
 /// What the scraper asks for: OpenMetrics first, then the Prometheus text format,
 /// as Prometheus does.
@@ -111,6 +111,14 @@ pub const SCRAPE_DURATION_SECONDS: &str = "scrape_duration_seconds";
 /// The sample holding how many samples a scrape returned.
 pub const SCRAPE_SAMPLES_SCRAPED: &str = "scrape_samples_scraped";
 
+/// Exemplars kept from one scrape at most: a keviq service has one per latency
+/// bucket and error counter series, far fewer.
+pub const MAX_EXEMPLARS_PER_SCRAPE: usize = 2_000;
+
+/// Series whose last exemplar the scraper remembers, at most; past it the memory is
+/// cleared (the next scrape then keeps every exemplar it sees once more).
+const MAX_REMEMBERED_SERIES: usize = 200_000;
+
 /// One target's scrape in a round.
 #[derive(Debug)]
 struct Outcome {
@@ -119,6 +127,8 @@ struct Outcome {
     took: Duration,
     /// `None` for a failed scrape.
     samples: Option<Vec<Sample>>,
+    /// The exemplars that are new since the previous scrape.
+    exemplars: Vec<Exemplar>,
 }
 
 /// The samples of one successful scrape.
@@ -130,6 +140,11 @@ pub struct Scrape {
     pub at: SystemTime,
     /// What was scraped.
     pub samples: Vec<Sample>,
+    /// The OpenMetrics exemplars that changed since the target's previous scrape
+    /// (a service shows the last exemplar of each bucket until a new request
+    /// replaces it: kept once, not once per scrape), at most
+    /// [`MAX_EXEMPLARS_PER_SCRAPE`].
+    pub exemplars: Vec<Exemplar>,
 }
 
 /// The health of one target, as of its last scrape.
@@ -200,6 +215,8 @@ pub struct Scraper {
     config: ScrapeConfig,
     client: Client<HttpConnector, Empty<Bytes>>,
     health: Mutex<BTreeMap<Target, TargetHealth>>,
+    /// The last exemplar seen on each series: an unchanged one is not kept again.
+    last_exemplars: Mutex<HashMap<(Target, String, Labels), Exemplar>>,
 }
 
 impl Scraper {
@@ -218,6 +235,7 @@ impl Scraper {
             config,
             client,
             health: Mutex::new(health),
+            last_exemplars: Mutex::new(HashMap::new()),
         })
     }
 
@@ -247,6 +265,7 @@ impl Scraper {
                     samples: o.samples?,
                     target: o.target,
                     at: o.at,
+                    exemplars: o.exemplars,
                 })
             })
             .collect()
@@ -279,6 +298,7 @@ impl Scraper {
                     target: o.target,
                     at: o.at,
                     samples,
+                    exemplars: o.exemplars,
                 }
             })
             .collect()
@@ -293,12 +313,19 @@ impl Scraper {
                 let started = Instant::now();
                 let result = scraper.scrape_one(&target).await;
                 let took = started.elapsed();
+                let (result, exemplars) = match result {
+                    Ok((samples, exemplars)) => {
+                        (Ok(samples), scraper.new_exemplars(&target, exemplars))
+                    }
+                    Err(e) => (Err(e), Vec::new()),
+                };
                 let samples = scraper.record(&target, at, took, result);
                 Outcome {
                     target,
                     at,
                     took,
                     samples,
+                    exemplars,
                 }
             });
         }
@@ -320,8 +347,39 @@ impl Scraper {
         outcomes
     }
 
+    /// The exemplars of a scrape that differ from the last one seen on their series,
+    /// at most [`MAX_EXEMPLARS_PER_SCRAPE`].
+    fn new_exemplars(&self, target: &Target, exemplars: Vec<Exemplar>) -> Vec<Exemplar> {
+        let mut last = self
+            .last_exemplars
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if last.len() > MAX_REMEMBERED_SERIES {
+            last.clear();
+        }
+        let mut fresh = Vec::new();
+        for exemplar in exemplars {
+            let key = (
+                target.clone(),
+                exemplar.metric.clone(),
+                exemplar.series.clone(),
+            );
+            if last.get(&key) == Some(&exemplar) {
+                continue;
+            }
+            if fresh.len() < MAX_EXEMPLARS_PER_SCRAPE {
+                fresh.push(exemplar.clone());
+            }
+            last.insert(key, exemplar);
+        }
+        fresh
+    }
+
     /// One scrape of one target, bounded by the timeout and the body limit.
-    async fn scrape_one(&self, target: &Target) -> Result<Vec<Sample>, ScrapeError> {
+    async fn scrape_one(
+        &self,
+        target: &Target,
+    ) -> Result<(Vec<Sample>, Vec<Exemplar>), ScrapeError> {
         let timeout = self.config.timeout;
         match tokio::time::timeout(timeout, self.fetch_and_parse(target)).await {
             Ok(result) => result,
@@ -329,7 +387,10 @@ impl Scraper {
         }
     }
 
-    async fn fetch_and_parse(&self, target: &Target) -> Result<Vec<Sample>, ScrapeError> {
+    async fn fetch_and_parse(
+        &self,
+        target: &Target,
+    ) -> Result<(Vec<Sample>, Vec<Exemplar>), ScrapeError> {
         let request = Request::get(target.metrics_url())
             .header(ACCEPT, ACCEPT_HEADER)
             .body(Empty::new())
@@ -365,7 +426,8 @@ impl Scraper {
         let bytes = body.to_bytes();
         let text = std::str::from_utf8(&bytes).map_err(|_| ScrapeError::Encoding)?;
         // Scrape mode: what Prometheus's scraper accepts is accepted here too.
-        Ok(from_exposition(&parse_with(text, format, Mode::Scrape)?))
+        let exposition = parse_with(text, format, Mode::Scrape)?;
+        Ok((from_exposition(&exposition), exemplars_of(&exposition)))
     }
 
     fn record(
@@ -453,6 +515,39 @@ mod tests {
             value: 1.0,
             timestamp_ms: None,
         }
+    }
+
+    #[test]
+    fn an_exemplar_is_kept_once_until_its_series_gets_a_new_one() {
+        let target = Target::parse("127.0.0.1:8001").unwrap();
+        let scraper = Scraper::new(ScrapeConfig {
+            targets: vec![target.clone()],
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            body_limit: 1024,
+        });
+        let exemplar = |le: &str, id: &str| Exemplar {
+            metric: "d_bucket".into(),
+            series: [("le", le)].into_iter().collect(),
+            labels: [("request_id", id)].into_iter().collect(),
+            value: 1.0,
+            timestamp_ms: Some(1),
+        };
+        let first = vec![exemplar("1", "a"), exemplar("+Inf", "b")];
+        assert_eq!(scraper.new_exemplars(&target, first.clone()), first);
+        let next = vec![exemplar("1", "a"), exemplar("+Inf", "c")];
+        assert_eq!(
+            scraper.new_exemplars(&target, next),
+            [exemplar("+Inf", "c")],
+            "the unchanged bucket is not kept twice"
+        );
+        let many = (0..MAX_EXEMPLARS_PER_SCRAPE + 5)
+            .map(|i| exemplar(&i.to_string(), "x"))
+            .collect();
+        assert_eq!(
+            scraper.new_exemplars(&target, many).len(),
+            MAX_EXEMPLARS_PER_SCRAPE
+        );
     }
 
     #[test]

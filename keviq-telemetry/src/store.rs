@@ -17,6 +17,17 @@
 //!   ts_ms   BIGINT  scrape time, milliseconds since the Unix epoch
 //! indexes: (metric, target, ts_ms) for the API's queries, (ts_ms) for retention
 //!
+//! telemetry_core.exemplars
+//!   target  TEXT    host:port the exemplar was scraped from
+//!   metric  TEXT    the sample it was on (`mona_http_request_duration_ms_bucket`)
+//!   series  TEXT    that sample's labels, JSON as `labels` above
+//!   labels  TEXT    the exemplar's own labels (`request_id`, `trace_id`), JSON
+//!   value   REAL    the exemplar's value (a latency bucket's: the duration); NULL: NaN
+//!   ts_ms   BIGINT  the exemplar's timestamp, else the scrape time
+//! indexes: (ts_ms) for retention and the API, (metric, ts_ms)
+//! rows: only exemplars that changed since the target's previous scrape (see
+//! [`Scrape::exemplars`]), in the scrape's transaction, under the same retention
+//!
 //! telemetry_core.remote_write_cursor
 //!   remote      TEXT PRIMARY KEY  a remote-write endpoint (host:port/path)
 //!   last_id     BIGINT            the last sample row it has been sent (or dropped)
@@ -45,7 +56,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 use crate::config::DATABASE_URL_VAR;
-use crate::sample::{Labels, Sample};
+use crate::sample::{Exemplar, Labels, Sample};
 use crate::scrape::Scrape;
 
 /// Rows per `INSERT` statement (5 parameters each, far below both backends' limits).
@@ -96,6 +107,36 @@ pub struct SampleQuery {
     pub until_ms: i64,
     /// At most this many rows, oldest first.
     pub limit: i64,
+}
+
+/// Which exemplars to read.
+#[derive(Debug, Clone, Default)]
+pub struct ExemplarQuery {
+    /// The sample they were on, exactly; all when `None`.
+    pub metric: Option<String>,
+    /// `host:port`s, exactly; all targets when empty.
+    pub targets: Vec<String>,
+    /// Only exemplars with at least this value (a NaN value always passes).
+    pub min_value: f64,
+    /// From this time (inclusive), milliseconds since the epoch.
+    pub since_ms: i64,
+    /// Until this time (inclusive).
+    pub until_ms: i64,
+    /// Highest value first instead of newest first.
+    pub by_value: bool,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// One stored exemplar, with where it was scraped from and its time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredExemplar {
+    /// `host:port` it was scraped from.
+    pub target: String,
+    /// Its timestamp, else its scrape's, milliseconds since the epoch.
+    pub ts_ms: i64,
+    /// The exemplar.
+    pub exemplar: Exemplar,
 }
 
 /// The sample store.
@@ -185,6 +226,11 @@ impl Store {
                 "CREATE INDEX IF NOT EXISTS telemetry_core.metric_samples_metric_target_ts
                     ON metric_samples (metric, target, ts_ms)",
                 "CREATE INDEX IF NOT EXISTS telemetry_core.metric_samples_ts ON metric_samples (ts_ms)",
+                "CREATE TABLE IF NOT EXISTS telemetry_core.exemplars (
+                    target TEXT NOT NULL, metric TEXT NOT NULL, series TEXT NOT NULL,
+                    labels TEXT NOT NULL, value REAL, ts_ms INTEGER NOT NULL)",
+                "CREATE INDEX IF NOT EXISTS telemetry_core.exemplars_ts ON exemplars (ts_ms)",
+                "CREATE INDEX IF NOT EXISTS telemetry_core.exemplars_metric_ts ON exemplars (metric, ts_ms)",
             ],
             Backend::Postgres => &[
                 "CREATE SCHEMA IF NOT EXISTS telemetry_core",
@@ -198,6 +244,11 @@ impl Store {
                 "CREATE INDEX IF NOT EXISTS metric_samples_id ON telemetry_core.metric_samples (id)",
                 "CREATE TABLE IF NOT EXISTS telemetry_core.remote_write_cursor (
                     remote TEXT PRIMARY KEY, last_id BIGINT NOT NULL, updated_ms BIGINT NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS telemetry_core.exemplars (
+                    target TEXT NOT NULL, metric TEXT NOT NULL, series TEXT NOT NULL,
+                    labels TEXT NOT NULL, value DOUBLE PRECISION, ts_ms BIGINT NOT NULL)",
+                "CREATE INDEX IF NOT EXISTS exemplars_ts ON telemetry_core.exemplars (ts_ms)",
+                "CREATE INDEX IF NOT EXISTS exemplars_metric_ts ON telemetry_core.exemplars (metric, ts_ms)",
             ],
         };
         for statement in statements {
@@ -224,23 +275,11 @@ impl Store {
         let ts = epoch_ms(scrape.at);
         let mut tx = self.pool.begin().await?;
         for chunk in scrape.samples.chunks(ROWS_PER_INSERT) {
-            let mut sql = String::from(
-                "INSERT INTO telemetry_core.metric_samples (target, metric, labels, value, ts_ms) VALUES ",
+            let sql = insert_sql(
+                "telemetry_core.metric_samples (target, metric, labels, value, ts_ms)",
+                5,
+                chunk.len(),
             );
-            for i in 0..chunk.len() {
-                let p = i * 5;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5
-                ));
-            }
             let mut query = sqlx::query(&sql);
             for sample in chunk {
                 query = query
@@ -267,6 +306,26 @@ impl Store {
                 .await?
                 .0
         };
+        // After the samples' last id is read: SQLite's `last_insert_rowid` would
+        // otherwise be an exemplar's.
+        for chunk in scrape.exemplars.chunks(ROWS_PER_INSERT) {
+            let sql = insert_sql(
+                "telemetry_core.exemplars (target, metric, series, labels, value, ts_ms)",
+                6,
+                chunk.len(),
+            );
+            let mut query = sqlx::query(&sql);
+            for e in chunk {
+                query = query
+                    .bind(target.clone())
+                    .bind(e.metric.clone())
+                    .bind(e.series.to_json())
+                    .bind(e.labels.to_json())
+                    .bind(e.value)
+                    .bind(e.timestamp_ms.unwrap_or(ts));
+            }
+            query.execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok((scrape.samples.len(), last_id))
     }
@@ -372,7 +431,7 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes samples older than `cutoff`; returns how many.
+    /// Deletes samples and exemplars older than `cutoff`; returns how many samples.
     ///
     /// # Errors
     /// The database failed.
@@ -381,7 +440,82 @@ impl Store {
             .bind(epoch_ms(cutoff))
             .execute(&self.pool)
             .await?;
+        sqlx::query("DELETE FROM telemetry_core.exemplars WHERE ts_ms < $1")
+            .bind(epoch_ms(cutoff))
+            .execute(&self.pool)
+            .await?;
         Ok(result.rows_affected())
+    }
+
+    /// Stored exemplars matching `q`, newest first (or highest value first).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn exemplars(&self, q: &ExemplarQuery) -> Result<Vec<StoredExemplar>, StoreError> {
+        let order = if q.by_value {
+            "value DESC, ts_ms DESC"
+        } else {
+            "ts_ms DESC, value DESC"
+        };
+        // Every target of the service, bound one by one (a service has a few).
+        let mut targets = String::new();
+        for i in 0..q.targets.len() {
+            if i > 0 {
+                targets.push(',');
+            }
+            targets.push_str(&format!("${}", i + 6));
+        }
+        let target_filter = if q.targets.is_empty() {
+            String::new()
+        } else {
+            format!(" AND target IN ({targets})")
+        };
+        let sql = format!(
+            "SELECT target, metric, series, labels, value, ts_ms FROM telemetry_core.exemplars
+             WHERE ($1 = '' OR metric = $2) AND ts_ms >= $3 AND ts_ms <= $4
+               AND (value IS NULL OR value >= $5){target_filter}
+             ORDER BY {order} LIMIT {}",
+            q.limit.max(0)
+        );
+        let mut query =
+            sqlx::query_as::<_, (String, String, String, String, Option<f64>, i64)>(&sql)
+                .bind(q.metric.clone().unwrap_or_default())
+                .bind(q.metric.clone().unwrap_or_default())
+                .bind(q.since_ms)
+                .bind(q.until_ms)
+                .bind(q.min_value);
+        for target in &q.targets {
+            query = query.bind(target.clone());
+        }
+        Ok(query
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(
+                |(target, metric, series, labels, value, ts_ms)| StoredExemplar {
+                    target,
+                    ts_ms,
+                    exemplar: Exemplar {
+                        metric,
+                        series: Labels::from_json(&series).unwrap_or_default(),
+                        labels: Labels::from_json(&labels).unwrap_or_default(),
+                        value: value.unwrap_or(f64::NAN),
+                        timestamp_ms: Some(ts_ms),
+                    },
+                },
+            )
+            .collect())
+    }
+
+    /// Number of stored exemplars.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn exemplar_count(&self) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM telemetry_core.exemplars")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
     }
 
     /// Number of stored samples.
@@ -422,6 +556,25 @@ impl Store {
     }
 }
 
+/// `INSERT INTO {into} VALUES ($1, …), …`: `rows` rows of `columns` parameters.
+fn insert_sql(into: &str, columns: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {into} VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * columns + column + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 fn stored(
     target: String,
     metric: String,
@@ -444,6 +597,51 @@ fn stored(
 }
 
 impl Store {
+    /// The samples of `metric` in a time range from each target's first scrape in
+    /// it and its last scrape of every minute (by `ts_ms / 60000`), oldest first:
+    /// per-minute figures over an hour read one scrape a minute, not all thirty (at
+    /// a 2 s interval), and the first minute still counts from its first scrape.
+    /// The scrapes are picked on the `(metric, target, ts_ms)` index alone.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn samples_last_per_minute(
+        &self,
+        metric: &str,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<StoredSample>, StoreError> {
+        let rows: Vec<(String, String, String, Option<f64>, i64)> = sqlx::query_as(
+            "SELECT s.target, s.metric, s.labels, s.value, s.ts_ms
+             FROM telemetry_core.metric_samples s
+             JOIN (SELECT target AS t, MAX(ts_ms) AS m FROM telemetry_core.metric_samples
+                   WHERE metric = $1 AND ts_ms >= $2 AND ts_ms <= $3
+                   GROUP BY target, ts_ms / 60000
+                   UNION
+                   SELECT target, MIN(ts_ms) FROM telemetry_core.metric_samples
+                   WHERE metric = $4 AND ts_ms >= $5 AND ts_ms <= $6
+                   GROUP BY target) last
+               ON s.target = last.t AND s.ts_ms = last.m
+             WHERE s.metric = $7
+             ORDER BY s.ts_ms, s.target",
+        )
+        .bind(metric.to_owned())
+        .bind(since_ms)
+        .bind(until_ms)
+        .bind(metric.to_owned())
+        .bind(since_ms)
+        .bind(until_ms)
+        .bind(metric.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(target, metric, labels, value, ts_ms)| {
+                stored(target, metric, &labels, value, ts_ms)
+            })
+            .collect())
+    }
+
     /// Each target's first scrape time in a range (milliseconds since the epoch).
     ///
     /// # Errors

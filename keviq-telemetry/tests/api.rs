@@ -9,10 +9,13 @@ use std::time::Duration;
 #[path = "support/postgres.rs"]
 mod postgres;
 
+#[path = "support/cdp.rs"]
+mod cdp;
+
 use axum::Router;
 use axum::routing::get;
 use keviq_telemetry::api::{AppState, app};
-use keviq_telemetry::config::{ScrapeConfig, Target};
+use keviq_telemetry::config::{LOG_FILES_VAR, LogConfig, ScrapeConfig, Target};
 use keviq_telemetry::scrape::Scraper;
 use keviq_telemetry::store::Store;
 use serde_json::Value;
@@ -48,6 +51,25 @@ async fn get_json(url: &str) -> (u16, Value) {
         code.parse().expect("status"),
         serde_json::from_str(body).unwrap_or(Value::Null),
     )
+}
+
+/// A fleet's JSON log holding, for every exemplar's request, a line of the worker and
+/// an earlier one of the gateway that called it, written after it; and a stranger.
+fn write_log(path: &std::path::Path, exemplars: &[Value]) {
+    let mut text = String::new();
+    for (i, e) in exemplars.iter().enumerate() {
+        let id = &e["request_id"];
+        text.push_str(&format!(
+            "{{\"timestamp\":\"2026-11-30T10:00:{:02}.500000Z\",\"level\":\"INFO\",\"service\":\"worker\",\"request_id\":{id},\"message\":\"work done\"}}\n",
+            i % 60
+        ));
+        text.push_str(&format!(
+            "{{\"timestamp\":\"2026-11-30T10:00:{:02}.100000Z\",\"level\":\"INFO\",\"service\":\"api-gateway\",\"request_id\":{id},\"message\":\"calling worker\"}}\n",
+            i % 60
+        ));
+    }
+    text.push_str("{\"timestamp\":\"2026-11-30T10:00:00Z\",\"service\":\"other\",\"request_id\":\"someone-else\"}\n");
+    std::fs::write(path, text).expect("write the log");
 }
 
 /// One test, the backends in turn: the HTTP families are process-wide, so two
@@ -130,7 +152,7 @@ async fn check_api(url: &str, with_browser: bool) {
         s["agent_invocation_rate"].is_null(),
         "no agent metrics on this service"
     );
-    let history: Vec<f64> = s["history"]
+    let history: Vec<f64> = s["history"]["request_rate"]
         .as_array()
         .expect("history")
         .iter()
@@ -141,6 +163,104 @@ async fn check_api(url: &str, with_browser: bool) {
         (history.iter().sum::<f64>() * 60.0 - 31.0).abs() < 1e-6,
         "{history:?}"
     );
+
+    for series in ["error_rate", "p50_ms", "p99_ms"] {
+        assert_eq!(
+            s["history"][series].as_array().map(Vec::len),
+            Some(60),
+            "{series}: {s}"
+        );
+    }
+    assert!(
+        s["history"]["p99_ms"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(Value::is_f64)),
+        "the minute with the traffic has a P99: {s}"
+    );
+
+    // The exemplars the worker put on its latency buckets (OpenMetrics was
+    // negotiated), each with the request's ID, slowest first.
+    let (status, exemplars) = get_json(&format!(
+        "{base}/api/v1/exemplars?service=worker&metric=mona_http_request_duration_ms_bucket&sort=value&since=0"
+    ))
+    .await;
+    assert_eq!(status, 200, "{exemplars}");
+    let exemplars = exemplars.as_array().expect("array").clone();
+    assert!(!exemplars.is_empty(), "the worker's exemplars are stored");
+    for e in &exemplars {
+        assert_eq!(e["service"], "worker", "{e}");
+        assert_eq!(e["target"], target.as_str(), "{e}");
+        let id = e["request_id"].as_str().expect("a request ID");
+        assert!(keviq::request_id::is_well_formed(id.as_bytes()), "{e}");
+        assert_eq!(e["labels"]["request_id"].as_str(), Some(id));
+        assert!(e["series"]["le"].is_string(), "{e}");
+    }
+    let values: Vec<f64> = exemplars
+        .iter()
+        .filter_map(|e| e["value"].as_f64())
+        .collect();
+    assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
+    let (_, none) = get_json(&format!(
+        "{base}/api/v1/exemplars?service={target}&min_value=1e12&since=0"
+    ))
+    .await;
+    assert_eq!(none, Value::Array(Vec::new()));
+    for (query, parameter) in [
+        ("limit=0", Some("limit")),
+        ("limit=1001", Some("limit")),
+        ("min_value=abc", Some("min_value")),
+        ("since=10&until=5", Some("since")),
+        ("metric=x-y", Some("metric")),
+        ("service=nowhere", Some("service")),
+        ("sort=speed", Some("sort")),
+        ("bogus=1", None),
+    ] {
+        let (status, body) = get_json(&format!("{base}/api/v1/exemplars?{query}")).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["parameter"].as_str(), parameter, "{query}: {body}");
+    }
+
+    // The request view: no log files here, then a fleet's log with the request's
+    // lines from two services (written out of order), read in time order.
+    let id = exemplars[0]["request_id"].as_str().expect("id").to_owned();
+    let (status, body) = get_json(&format!("{base}/api/v1/requests/{id}")).await;
+    assert_eq!((status, body["parameter"].as_str()), (404, None), "{body}");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let log_file = dir.join("fleet.log");
+    write_log(&log_file, &exemplars);
+    let logs =
+        LogConfig::from_vars(|var| (var == LOG_FILES_VAR).then(|| log_file.display().to_string()))
+            .expect("log config");
+    let api = serve(app(
+        AppState::local(scraper.clone(), store.clone()).with_logs(logs)
+    ))
+    .await;
+    let base = format!("http://{api}");
+    let (status, log) = get_json(&format!("{base}/api/v1/requests/{id}")).await;
+    assert_eq!(status, 200, "{log}");
+    assert_eq!(log["request_id"], id.as_str());
+    assert_eq!(
+        log["services"],
+        serde_json::json!(["api-gateway", "worker"])
+    );
+    assert_eq!(log["lines"].as_array().map(Vec::len), Some(2), "{log}");
+    assert_eq!(log["truncated"], false);
+    // A shortened ID (as an exemplar carries one over budget) matches by prefix.
+    let prefix = format!("{}%E2%80%A6", &id[..8]);
+    let (status, log) = get_json(&format!("{base}/api/v1/requests/{prefix}")).await;
+    assert_eq!(status, 200, "{log}");
+    assert!(
+        log["lines"].as_array().is_some_and(|l| l.len() >= 2),
+        "{log}"
+    );
+    for bad in ["has%20space", "%E2%80%A6", "a%0Ab"] {
+        let (status, body) = get_json(&format!("{base}/api/v1/requests/{bad}")).await;
+        assert_eq!(
+            (status, body["parameter"].as_str()),
+            (400, Some("request_id")),
+            "{bad}: {body}"
+        );
+    }
 
     let (status, rows) =
         get_json(&format!("{base}/api/v1/samples?metric=mona_http_requests_total&target={target}&label=path=/work&since=0")).await;
@@ -179,20 +299,8 @@ async fn check_api(url: &str, with_browser: bool) {
     std::fs::create_dir_all(&shots).expect("target dir");
     let profile = dir.join("chromium-profile");
     let chromium = move |extra: Vec<String>| {
-        let mut args: Vec<String> = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=5000",
-            "--window-size=1400,500",
-        ]
-        .map(String::from)
-        .into();
+        let mut args: Vec<String> = cdp::HEADLESS.map(String::from).into();
+        args.extend(["--virtual-time-budget=5000", "--window-size=1400,500"].map(String::from));
         args.push(format!("--user-data-dir={}", profile.display()));
         args.extend(extra);
         args.push(url.clone());
@@ -233,5 +341,69 @@ async fn check_api(url: &str, with_browser: bool) {
         shots.join("dashboard.png").exists(),
         "the screenshot is saved as a build artifact"
     );
+
+    // An on-call engineer's clicks: the service, its slowest request on the latency
+    // chart, that request's log lines.
+    let profile = dir.join("cdp-profile");
+    tokio::task::spawn_blocking(move || click_through(&base, &profile, &shots))
+        .await
+        .expect("the click-through");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn click_through(base: &str, profile: &std::path::Path, shots: &std::path::Path) {
+    let limit = Duration::from_secs(15);
+    let mut browser = cdp::Browser::start(profile, 1400, 900);
+    browser.navigate(&format!("{base}/"));
+    browser.wait_for(
+        "the service row",
+        r#"document.querySelector('tr[data-service="worker"]') !== null"#,
+        limit,
+    );
+    browser.click(r#"tr[data-service="worker"]"#);
+    browser.wait_for(
+        "the P50 and P99 lines",
+        "document.querySelectorAll('svg[data-chart=latency] path.series').length === 2",
+        limit,
+    );
+    let dots = browser.wait_for(
+        "request dots on the latency chart",
+        "document.querySelectorAll('svg[data-chart=latency] circle.exemplar.slow').length",
+        limit,
+    );
+    assert!(dots.as_u64() > Some(0));
+    for chart in ["requests", "errors"] {
+        assert_eq!(
+            browser.eval(&format!(
+                "document.querySelectorAll('svg[data-chart={chart}] path.series').length"
+            )),
+            1,
+            "{chart}"
+        );
+    }
+    browser.screenshot(&shots.join("dashboard-service.png"));
+    // The slowest is the last dot drawn, on top of any it overlaps.
+    let id = browser.eval(
+        "(() => { const dots = [...document.querySelectorAll('svg[data-chart=latency] circle.exemplar.slow')];
+           const top = dots[dots.length - 1];
+           const max = Math.max(...dots.map((d) => Number(d.dataset.value)));
+           return Number(top.dataset.value) === max ? top.dataset.requestId : null; })()",
+    );
+    let id = id.as_str().expect("the slowest dot is on top").to_owned();
+    browser.click("svg[data-chart=latency] circle.exemplar.slow:last-of-type");
+    browser.wait_for(
+        "the request's log lines",
+        "document.getElementById('request-view').dataset.loaded === 'true'",
+        limit,
+    );
+    assert_eq!(
+        browser.eval("document.getElementById('request-id').textContent"),
+        id.as_str()
+    );
+    assert_eq!(
+        browser.eval("[...document.querySelectorAll('tr.log-line')].map((r) => r.dataset.service)"),
+        serde_json::json!(["api-gateway", "worker"]),
+        "every service's line, in time order"
+    );
+    browser.screenshot(&shots.join("dashboard-request.png"));
 }

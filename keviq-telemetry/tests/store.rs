@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use keviq::MetricType;
 use keviq_telemetry::config::Target;
-use keviq_telemetry::sample::Sample;
+use keviq_telemetry::sample::{Exemplar, Sample};
 use keviq_telemetry::scrape::Scrape;
-use keviq_telemetry::store::{SampleQuery, Store, epoch_ms};
+use keviq_telemetry::store::{ExemplarQuery, SampleQuery, Store, epoch_ms};
 use keviq_telemetry::writer::Writer;
 
 fn scrape(target: &str, at: SystemTime, n: usize) -> Scrape {
@@ -40,10 +40,30 @@ fn scrape(target: &str, at: SystemTime, n: usize) -> Scrape {
             timestamp_ms: None,
         })
         .collect();
+    // Three exemplars, as a service's latency buckets carry them; the last without a
+    // timestamp of its own (stored at the scrape time).
+    let exemplars = (0..3)
+        .map(|i| Exemplar {
+            metric: "mona_http_request_duration_ms_bucket".into(),
+            series: [("le", "100"), ("path", "/p")].into_iter().collect(),
+            labels: [
+                ("request_id".to_owned(), format!("req-{target}-{i}")),
+                (
+                    "trace_id".to_owned(),
+                    "0af7651916cd43dd8448eb211c80319c".to_owned(),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            value: 10.0 * (i + 1) as f64,
+            timestamp_ms: (i < 2).then(|| epoch_ms(at) - 500 + i),
+        })
+        .collect();
     Scrape {
         target: Target::parse(target).expect("target"),
         at,
         samples,
+        exemplars,
     }
 }
 
@@ -121,7 +141,81 @@ async fn suite(url: &str) {
     };
     assert_eq!(store.samples(&all).await.expect("query").len(), 601 + 5);
 
-    // Retention deletes exactly what is older than the cut-off.
+    // One scrape a minute (and the first): what the per-minute history reads.
+    let base = (epoch_ms(now) / 60_000 - 5) * 60_000;
+    for offset in [1_000, 20_000, 59_000, 61_000, 119_000, 185_000] {
+        let at = std::time::UNIX_EPOCH + Duration::from_millis((base + offset) as u64);
+        store
+            .write(&scrape("10.0.0.3:8000", at, 2))
+            .await
+            .expect("write");
+    }
+    let minutes = store
+        .samples_last_per_minute("mona_http_requests_total", base, base + 200_000)
+        .await
+        .expect("per minute");
+    let times: Vec<i64> = minutes.iter().map(|r| r.ts_ms - base).collect();
+    assert_eq!(times, [1_000, 59_000, 119_000, 185_000]);
+    assert!(minutes.iter().all(|r| r.target == "10.0.0.3:8000"));
+    assert_eq!(
+        store.count().await.expect("count"),
+        1211 + 12,
+        "nothing else changed"
+    );
+
+    // Exemplars: stored with the scrape, filtered and sorted by the database.
+    assert_eq!(store.exemplar_count().await.expect("count"), 6 + 18);
+    let recent = ExemplarQuery {
+        metric: Some("mona_http_request_duration_ms_bucket".into()),
+        targets: vec!["10.0.0.1:8000".into()],
+        min_value: 15.0,
+        since_ms: epoch_ms(now) - 60_000,
+        until_ms: epoch_ms(now) + 1000,
+        by_value: true,
+        limit: 10,
+    };
+    let found = store.exemplars(&recent).await.expect("exemplars");
+    let values: Vec<f64> = found.iter().map(|e| e.exemplar.value).collect();
+    assert_eq!(values, [30.0, 20.0], "highest first, at least min_value");
+    assert_eq!(found[0].ts_ms, epoch_ms(now), "no timestamp: the scrape's");
+    assert_eq!(found[1].ts_ms, epoch_ms(now) - 499);
+    assert_eq!(
+        found[1].exemplar.labels.get("request_id"),
+        Some("req-10.0.0.1:8000-1")
+    );
+    assert_eq!(found[1].exemplar.series.get("le"), Some("100"));
+    let newest = ExemplarQuery {
+        metric: None,
+        targets: Vec::new(),
+        min_value: f64::MIN,
+        since_ms: 0,
+        until_ms: i64::MAX,
+        by_value: false,
+        limit: 4,
+    };
+    let found = store.exemplars(&newest).await.expect("exemplars");
+    assert_eq!(found.len(), 4, "the limit");
+    let found = store
+        .exemplars(&ExemplarQuery {
+            targets: vec!["10.0.0.1:8000".into(), "10.0.0.2:8000".into()],
+            limit: 100,
+            ..newest.clone()
+        })
+        .await
+        .expect("exemplars");
+    assert_eq!(found.len(), 6, "two targets");
+    assert!(
+        found.windows(2).all(|w| w[0].ts_ms >= w[1].ts_ms),
+        "newest first"
+    );
+    let hostile = ExemplarQuery {
+        metric: Some("x' OR '1'='1".into()),
+        targets: vec!["'; DROP TABLE telemetry_core.exemplars; --".into()],
+        ..newest.clone()
+    };
+    assert!(store.exemplars(&hostile).await.expect("query").is_empty());
+
+    // Retention deletes exactly what is older than the cut-off, exemplars too.
     assert_eq!(
         store
             .delete_older_than(now - Duration::from_secs(3600))
@@ -129,7 +223,8 @@ async fn suite(url: &str) {
             .expect("delete"),
         10
     );
-    assert_eq!(store.count().await.expect("count"), 1201);
+    assert_eq!(store.count().await.expect("count"), 1201 + 12);
+    assert_eq!(store.exemplar_count().await.expect("count"), 3 + 18);
 }
 
 #[tokio::test]

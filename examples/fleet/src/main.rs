@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use keviq_telemetry::config::{
-    DATABASE_URL_VAR, FLEET, INTERVAL_VAR, Settings, TARGETS_VAR, Target,
+    DATABASE_URL_VAR, FLEET, INTERVAL_VAR, LOG_FILES_VAR, Settings, TARGETS_VAR, Target,
 };
 use tokio::net::TcpListener;
 
@@ -55,7 +55,9 @@ struct Args {
     /// The telemetry service's SQLite file.
     #[arg(long, default_value = "target/fleet/telemetry.sqlite")]
     database: PathBuf,
-    /// Where the services' JSON logs go (filter with RUST_LOG; default `warn`).
+    /// Where the services' JSON logs go (filter with RUST_LOG; default `warn`: slow
+    /// and failed calls, the requests the dashboard points at; `info`: every call).
+    /// The dashboard's request view reads it (TELEMETRY_LOG_FILES).
     #[arg(long, default_value = "target/fleet/fleet.log")]
     log_file: PathBuf,
     /// Print the Prometheus configuration generated from the service registry (each
@@ -262,10 +264,23 @@ async fn fleet(args: &Args) -> Result<(), String> {
         .collect();
     let database_url = sqlite_url(&args.database)?;
     // The fleet's own values; every other variable keeps its default (24 h retention).
+    // The request view reads the fleet's own log file.
+    let log_file = args
+        .log_file
+        .to_str()
+        .filter(|p| !p.contains(','))
+        .ok_or_else(|| {
+            format!(
+                "--log-file {} is not a usable path",
+                args.log_file.display()
+            )
+        })?
+        .to_owned();
     let settings = Settings::from_vars(|var| match var {
         TARGETS_VAR => Some(targets.join(",")),
         INTERVAL_VAR => Some(args.scrape_interval.to_string()),
         DATABASE_URL_VAR => Some(database_url.clone()),
+        LOG_FILES_VAR => Some(log_file.clone()),
         _ => None,
     })
     .map_err(|e| e.to_string())?;

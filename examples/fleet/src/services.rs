@@ -43,6 +43,7 @@ impl Faults {
     /// A leaf's bad luck: sometimes a `503`, sometimes a stall, then `work_ms` of work.
     async fn work(self, work_ms: std::ops::RangeInclusive<u64>) -> Result<(), Failure> {
         if fastrand::f64() < self.error_share {
+            tracing::warn!("injected failure: answering 503");
             return Err(Failure(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily unavailable".into(),
@@ -50,12 +51,17 @@ impl Faults {
         }
         let mut ms = fastrand::u64(work_ms);
         if fastrand::f64() < self.slow_share {
-            ms += fastrand::u64(150..=600);
+            let stall = fastrand::u64(150..=600);
+            tracing::warn!(stall_ms = stall, "injected stall");
+            ms += stall;
         }
         tokio::time::sleep(Duration::from_millis(ms)).await;
         Ok(())
     }
 }
+
+/// A call slower than this is logged at `warn`.
+const SLOW_CALL_MS: f64 = 100.0;
 
 /// What every handler of the fleet reaches: its peers and the fault shares.
 #[derive(Debug, Clone)]
@@ -74,7 +80,21 @@ impl Ctx {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, Failure> {
-        Ok(self.peers.call(peer, method, path, body).await?)
+        // Every call is logged under the request's ID, so one request's lines come
+        // from every service on its path: at `info` always, at `warn` (the demo's
+        // default) when it failed or was slow, the requests the dashboard points at.
+        let started = std::time::Instant::now();
+        let result = self.peers.call(peer, method.clone(), path, body).await;
+        // To the tenth of a millisecond: what a person reads in the request view.
+        let elapsed_ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
+        match &result {
+            Err(e) => tracing::warn!(peer, %method, path, elapsed_ms, error = %e, "call failed"),
+            Ok(_) if elapsed_ms >= SLOW_CALL_MS => {
+                tracing::warn!(peer, %method, path, elapsed_ms, "slow call");
+            }
+            Ok(_) => tracing::info!(peer, %method, path, elapsed_ms, "call"),
+        }
+        Ok(result?)
     }
 
     /// A call whose outcome the caller does not wait for (audit, notifications):

@@ -3,14 +3,18 @@
 //! fleet sees all fifteen services up and answers every Grafana dashboard query,
 //! while the fleet's own telemetry service reports the same fifteen up.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../../../keviq-telemetry/tests/support/cdp.rs"]
+mod cdp;
+
 use example_testkit::{KillOnDrop, terminate};
+use keviq::axum::names::{REQUEST_ID_LABEL, TRUNCATION_MARK};
 use serde_json::Value;
 
 const FLEET: [&str; 15] = keviq_telemetry::config::FLEET;
@@ -163,6 +167,9 @@ fn prometheus_and_the_telemetry_service_see_the_whole_fleet() {
             .arg(&database)
             .arg("--log-file")
             .arg(&log_file)
+            // Every call logged, so every request has lines from each service on
+            // its path (the demo's default, `warn`, keeps the slow and failing ones).
+            .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -193,6 +200,9 @@ fn prometheus_and_the_telemetry_service_see_the_whole_fleet() {
                 dir.join("tsdb").display()
             ))
             .arg(format!("--web.listen-address={prometheus_addr}"))
+            // With exemplar storage on, Prometheus asks for OpenMetrics first (its
+            // Accept header), the only format that carries exemplars.
+            .arg("--enable-feature=exemplar-storage")
             .arg("--log.level=warn")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -302,6 +312,9 @@ fn prometheus_and_the_telemetry_service_see_the_whole_fleet() {
         "{services}"
     );
 
+    correlation(prometheus_addr, telemetry, &log_file);
+    click_through(telemetry, &dir.join("chromium-profile"));
+
     // Everything started here stops: the fleet cleanly on SIGTERM.
     let status = terminate(&mut prometheus.0, Duration::from_secs(20));
     assert!(status.success(), "prometheus: {status:?}");
@@ -321,4 +334,162 @@ fn prometheus_and_the_telemetry_service_see_the_whole_fleet() {
     assert!(stdout.contains("all 15 services up"), "{stdout}");
     assert!(stdout.trim_end().ends_with("stopped"), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The services whose lines in the fleet's log carry each request ID (an ID ending
+/// in `…`, shortened to fit an exemplar, matches as a prefix).
+fn services_logging(
+    log_file: &std::path::Path,
+    ids: &BTreeSet<String>,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let text = std::fs::read_to_string(log_file).unwrap_or_default();
+    let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in text.lines() {
+        let Ok(record) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let (Some(logged), Some(service)) =
+            (record["request_id"].as_str(), record["service"].as_str())
+        else {
+            continue;
+        };
+        for id in ids {
+            let matches = match id.strip_suffix(TRUNCATION_MARK) {
+                Some(prefix) => logged.starts_with(prefix),
+                None => logged == id,
+            };
+            if matches {
+                found
+                    .entry(id.clone())
+                    .or_default()
+                    .insert(service.to_owned());
+            }
+        }
+    }
+    found
+}
+
+/// From a latency bucket to the request's log lines: Prometheus stores the request
+/// IDs the services attach to their latency buckets (scraped over OpenMetrics),
+/// and those IDs are on the log lines of at least two services; the telemetry
+/// service stores the same exemplars and answers the request view from the log.
+fn correlation(prometheus: SocketAddr, telemetry: SocketAddr, log_file: &std::path::Path) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let path = format!(
+        "/api/v1/query_exemplars?query=mona_http_request_duration_ms_bucket&start={}&end={}",
+        now - 600,
+        now + 600
+    );
+    let (jobs, spread) = eventually(
+        "Prometheus's exemplars carry request IDs logged by two services",
+        Duration::from_secs(30),
+        || {
+            let body = get_json(prometheus, &path).ok_or("no answer")?;
+            let mut ids = BTreeSet::new();
+            let mut jobs = BTreeSet::new();
+            for series in body["data"].as_array().ok_or_else(|| body.to_string())? {
+                for e in series["exemplars"].as_array().into_iter().flatten() {
+                    if let Some(id) = e["labels"][REQUEST_ID_LABEL].as_str() {
+                        ids.insert(id.to_owned());
+                        if let Some(job) = series["seriesLabels"]["job"].as_str() {
+                            jobs.insert(job.to_owned());
+                        }
+                    }
+                }
+            }
+            let logged = services_logging(log_file, &ids);
+            let services: BTreeSet<&String> = logged.values().flatten().collect();
+            let widest = logged.values().map(BTreeSet::len).max().unwrap_or(0);
+            if jobs.len() >= 2 && services.len() >= 2 && widest >= 2 {
+                Ok((jobs.len(), services.len()))
+            } else {
+                Err(format!(
+                    "{} IDs from {jobs:?}; logged by {services:?}",
+                    ids.len()
+                ))
+            }
+        },
+    );
+    eprintln!("exemplars: request IDs from {jobs} jobs, logged by {spread} services");
+
+    // The telemetry service: the slowest requests of the gateway, and the log lines
+    // of one of them from every service on its path.
+    let (id, services) = eventually(
+        "the telemetry service shows a slow request's lines from two services",
+        Duration::from_secs(30),
+        || {
+            let slowest = get_json(
+                telemetry,
+                "/api/v1/exemplars?service=api-gateway&metric=mona_http_request_duration_ms_bucket&sort=value&limit=20",
+            )
+            .ok_or("no exemplars answer")?;
+            for e in slowest.as_array().ok_or("not a list")? {
+                let Some(id) = e["request_id"].as_str() else {
+                    continue;
+                };
+                let log = get_json(
+                    telemetry,
+                    &format!("/api/v1/requests/{}", percent_encode(id)),
+                )
+                .ok_or("no request answer")?;
+                let services = log["services"].as_array().map_or(0, Vec::len);
+                if services >= 2 {
+                    return Ok((id.to_owned(), log["services"].clone()));
+                }
+            }
+            Err(slowest.to_string())
+        },
+    );
+    eprintln!("request {id}: lines from {services}");
+}
+
+/// The dashboard in headless Chromium, as the on-call engineer uses it: the
+/// gateway's row, its slowest request on the latency chart, that request's log
+/// lines from every service on its path. Screenshots go to `target/`.
+fn click_through(telemetry: SocketAddr, profile: &std::path::Path) {
+    let limit = Duration::from_secs(20);
+    let shots = repo("target");
+    let mut browser = cdp::Browser::start(profile, 1400, 1000);
+    browser.navigate(&format!("http://{telemetry}/"));
+    browser.wait_for(
+        "the gateway's row",
+        r#"document.querySelector('tr[data-service="api-gateway"]') !== null"#,
+        limit,
+    );
+    browser.click(r#"tr[data-service="api-gateway"]"#);
+    browser.wait_for(
+        "slow requests on the gateway's latency chart",
+        "document.querySelectorAll('svg[data-chart=latency] circle.exemplar.slow').length > 0
+           && document.querySelectorAll('svg[data-chart=latency] path.series').length === 2",
+        limit,
+    );
+    browser.screenshot(&shots.join("fleet-dashboard-service.png"));
+    let id = browser.eval(
+        "(() => { const dots = document.querySelectorAll('svg[data-chart=latency] circle.exemplar.slow');
+           return dots[dots.length - 1].dataset.requestId; })()",
+    );
+    let id = id.as_str().expect("the slowest request's ID").to_owned();
+    browser.click("svg[data-chart=latency] circle.exemplar.slow:last-of-type");
+    browser.wait_for(
+        "the slow request's log lines",
+        "document.getElementById('request-view').dataset.loaded === 'true'",
+        limit,
+    );
+    assert_eq!(
+        browser.eval("document.getElementById('request-id').textContent"),
+        id.as_str()
+    );
+    let services: BTreeSet<String> = serde_json::from_value(
+        browser.eval("[...document.querySelectorAll('tr.log-line')].map((r) => r.dataset.service)"),
+    )
+    .expect("services");
+    assert!(
+        services.len() >= 2 && services.contains("api-gateway"),
+        "request {id}: lines from {services:?}"
+    );
+    browser.screenshot(&shots.join("fleet-dashboard-request.png"));
+    eprintln!("dashboard: api-gateway → slowest request {id} → lines from {services:?}");
 }

@@ -321,6 +321,23 @@ fn grafana_dashboard_has_the_design_panels() {
         "{DATASOURCES}: no Prometheus datasource with uid `prometheus` in {}",
         datasources["datasources"]
     );
+    // Exemplar dots link to the dashboard's request view (`$$` is Grafana's `$`).
+    let links: Vec<&str> = provisioned
+        .iter()
+        .flat_map(|source| {
+            source["jsonData"]["exemplarTraceIdDestinations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
+        .filter(|d| d["name"] == "request_id")
+        .filter_map(|d| d["url"].as_str())
+        .collect();
+    assert_eq!(
+        links,
+        ["http://localhost:8015/#request=$${__value.raw}"],
+        "{DATASOURCES}: the request_id exemplar link"
+    );
     let providers = load_yaml(DASHBOARD_PROVIDERS);
     assert_eq!(
         providers["providers"][0]["options"]["path"], "/var/lib/grafana/dashboards",

@@ -148,7 +148,20 @@ fn the_dashboard_over_the_query_api_shows_the_fleet_up() {
             "history",
         ]
     );
-    assert_eq!(gateway["history"].as_array().map(Vec::len), Some(60));
+    // The same history as from the local store, through PromQL range queries.
+    for series in ["request_rate", "error_rate", "p50_ms", "p99_ms"] {
+        assert_eq!(
+            gateway["history"][series].as_array().map(Vec::len),
+            Some(60),
+            "{series}: {gateway}"
+        );
+    }
+    assert!(
+        gateway["history"]["p99_ms"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(Value::is_f64)),
+        "{gateway}"
+    );
     assert!(gateway["p50_ms"].as_f64().is_some_and(|p| p >= 0.0));
 
     // The dashboard itself, which reads the two routes above.

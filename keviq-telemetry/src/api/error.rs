@@ -16,8 +16,30 @@ pub enum ApiError {
     #[error("malformed query string: {0}")]
     MalformedQuery(String),
     /// A parameter the endpoint does not take (its name, shortened for the message).
-    #[error("unknown parameter `{0}`; expected metric, target, since, until, label, limit")]
-    UnknownParameter(String),
+    #[error("unknown parameter `{name}`; expected {expected}")]
+    UnknownParameter {
+        /// The parameter given.
+        name: String,
+        /// The parameters the endpoint takes, for the message.
+        expected: &'static str,
+    },
+    /// A `service` that is no scraped target's service nor `host:port`.
+    #[error("`service` names no scraped service")]
+    UnknownService,
+    /// `sort` other than `time` or `value`.
+    #[error("`sort` must be `time` or `value`")]
+    Sort,
+    /// A request ID that is not well formed (see `keviq::request_id`).
+    #[error("`request_id` is not a well-formed request ID")]
+    RequestId,
+    /// No log files to read (`TELEMETRY_LOG_FILES` unset).
+    #[error(
+        "this telemetry service reads no log files (TELEMETRY_LOG_FILES); follow TELEMETRY_LOG_URL or set it"
+    )]
+    NoLogs,
+    /// The log scan task failed (logged; the message says no more).
+    #[error("the log files could not be read")]
+    LogScan,
     /// A number outside its range, or not a number.
     #[error("`{parameter}` must be a number from {min} to {max}")]
     OutOfRange {
@@ -61,8 +83,10 @@ impl ApiError {
     pub fn parameter(&self) -> Option<&'static str> {
         match self {
             Self::MalformedQuery(_)
-            | Self::UnknownParameter(_)
+            | Self::UnknownParameter { .. }
             | Self::Unavailable
+            | Self::NoLogs
+            | Self::LogScan
             | Self::QueryUnavailable
             | Self::NoStore => None,
             Self::OutOfRange { parameter, .. } => Some(*parameter),
@@ -70,14 +94,19 @@ impl ApiError {
             Self::MissingMetric | Self::InvalidMetric => Some("metric"),
             Self::SinceAfterUntil => Some("since"),
             Self::LabelMatcher => Some("label"),
+            Self::UnknownService => Some("service"),
+            Self::Sort => Some("sort"),
+            Self::RequestId => Some("request_id"),
         }
     }
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Unavailable | Self::QueryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::NoStore => StatusCode::NOT_FOUND,
+            Self::Unavailable | Self::QueryUnavailable | Self::LogScan => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::NoStore | Self::NoLogs => StatusCode::NOT_FOUND,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -136,7 +165,15 @@ mod tests {
             ApiError::Unavailable.status(),
             StatusCode::SERVICE_UNAVAILABLE
         );
-        assert_eq!(ApiError::UnknownParameter("x".into()).parameter(), None);
+        let unknown = ApiError::UnknownParameter {
+            name: "x".into(),
+            expected: "metric, limit",
+        };
+        assert_eq!(unknown.parameter(), None);
+        assert_eq!(
+            unknown.to_string(),
+            "unknown parameter `x`; expected metric, limit"
+        );
         let json = serde_json::to_string(&ErrorBody {
             error: ApiError::LabelMatcher.to_string(),
             parameter: ApiError::LabelMatcher.parameter(),

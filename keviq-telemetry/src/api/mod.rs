@@ -4,8 +4,10 @@
 //! |---|---|
 //! | `GET /` | the health dashboard (HTML; script and style inside the binary) |
 //! | `GET /api/v1/targets` | health of each target ([`TargetEntry`]) |
-//! | `GET /api/v1/services?window=300&history=0` | per target over the window: request rate, error rate, P50/P99 latency, agent invocation rate; with `history=1`, the request rate per minute over the last hour ([`ServicesResponse`]) |
+//! | `GET /api/v1/services?window=300&history=0` | per target over the window: request rate, error rate, P50/P99 latency, agent invocation rate; with `history=1`, the request and error rates and P50/P99 per minute over the last hour ([`History`]); `log_url` when `TELEMETRY_LOG_URL` is set ([`ServicesResponse`]) |
 //! | `GET /api/v1/samples?metric=…&target=…&since=…&until=…&label=name=value&limit=…` | stored samples ([`SampleEntry`]) |
+//! | `GET /api/v1/exemplars?service=…&metric=…&min_value=…&since=…&until=…&sort=time\|value&limit=…` | stored exemplars, newest (or highest value) first ([`ExemplarEntry`]) |
+//! | `GET /api/v1/requests/{request_id}` | the log lines of one request from every service, in time order ([`crate::logs::RequestLog`]) |
 //!
 //! Times are Unix seconds. A bad parameter gets `400` with
 //! `{"error": "...", "parameter": "<name>"}` ([`ApiError`]); queries bind every
@@ -14,6 +16,9 @@
 //! from PromQL there instead ([`crate::query`]); without a local store
 //! (`TELEMETRY_DATABASE_URL=none`), `samples` answers `404`.
 
+mod correlation;
+
+pub use self::correlation::EXEMPLAR_LIMIT;
 mod error;
 mod response;
 
@@ -31,8 +36,11 @@ use keviq::axum::names::{
 };
 
 pub use self::error::{ApiError, ErrorBody};
-pub use self::response::{SampleEntry, ServiceEntry, ServicesResponse, TargetEntry};
+pub use self::response::{
+    ExemplarEntry, History, SampleEntry, ServiceEntry, ServicesResponse, TargetEntry,
+};
 use crate::analytics::{self, FirstScrapes, WindowIncreases};
+use crate::config::LogConfig;
 use crate::query::PromQuery;
 use crate::remote::REMOTE;
 use crate::scrape::{SCRAPER, Scraper};
@@ -55,6 +63,8 @@ pub struct AppState {
     pub store: Option<Store>,
     /// The query API that answers targets and services, when configured.
     pub query: Option<Arc<PromQuery>>,
+    /// Where the request view finds log lines.
+    pub logs: Arc<LogConfig>,
 }
 
 impl AppState {
@@ -64,7 +74,14 @@ impl AppState {
             scraper,
             store: Some(store),
             query: None,
+            logs: Arc::default(),
         }
+    }
+
+    /// The same state, with the request view reading `logs`.
+    pub fn with_logs(mut self, logs: LogConfig) -> Self {
+        self.logs = Arc::new(logs);
+        self
     }
 
     fn store(&self) -> Result<&Store, ApiError> {
@@ -82,6 +99,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/targets", get(targets))
         .route("/api/v1/services", get(services))
         .route("/api/v1/samples", get(samples))
+        .route("/api/v1/exemplars", get(correlation::exemplars))
+        .route("/api/v1/requests/{request_id}", get(correlation::request))
         .with_state(state)
 }
 
@@ -92,6 +111,20 @@ fn pairs(query: Result<Query<Params>, QueryRejection>) -> Result<Params, ApiErro
     query
         .map(|Query(p)| p)
         .map_err(|e| ApiError::MalformedQuery(e.to_string()))
+}
+
+/// Refuses a parameter not in `known` (`expected` lists them for the message).
+fn only(params: &Params, known: &[&str], expected: &'static str) -> Result<(), ApiError> {
+    match params
+        .iter()
+        .find(|(name, _)| !known.contains(&name.as_str()))
+    {
+        Some((name, _)) => Err(ApiError::UnknownParameter {
+            name: name.chars().take(64).collect(),
+            expected,
+        }),
+        None => Ok(()),
+    }
 }
 
 fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
@@ -193,7 +226,9 @@ async fn services(
         Some(_) => return Err(ApiError::History),
     };
     if let Some(query) = &state.query {
-        return Ok(Json(query.services(&state.scraper, window, history).await?));
+        let mut response = query.services(&state.scraper, window, history).await?;
+        response.log_url.clone_from(&state.logs.url);
+        return Ok(Json(response));
     }
     let until_ms = epoch_ms(SystemTime::now());
     let span = (until_ms - (window * 1000.0) as i64, until_ms);
@@ -216,16 +251,30 @@ async fn services(
         latency_buckets: analytics::buckets_by_target(&analytics::series(&buckets, &first)),
         first_scrapes: first,
     };
-    let (history_rows, history_first) = if history {
-        let since = until_ms - HISTORY_MS;
-        (
-            rows(store, HTTP_REQUESTS_TOTAL, since, until_ms).await?,
-            first_scrapes(store, since, until_ms).await?,
-        )
+    // One scrape a minute is all a per-minute figure needs (see
+    // `Store::samples_last_per_minute`).
+    let since = until_ms - HISTORY_MS;
+    let mut per_minute = Vec::new();
+    let history_first = if history {
+        first_scrapes(store, since, until_ms).await?
     } else {
-        (Vec::new(), FirstScrapes::new())
+        FirstScrapes::new()
     };
-    let history_series = analytics::series(&history_rows, &history_first);
+    for metric in [
+        HTTP_REQUESTS_TOTAL.to_owned(),
+        HTTP_REQUEST_ERRORS_TOTAL.to_owned(),
+        format!("{HTTP_REQUEST_DURATION_MS}_bucket"),
+    ] {
+        per_minute.push(if history {
+            store
+                .samples_last_per_minute(&metric, since, until_ms)
+                .await?
+        } else {
+            Vec::new()
+        });
+    }
+    let [request_series, error_series, bucket_series] =
+        [0, 1, 2].map(|i| analytics::series(&per_minute[i], &history_first));
 
     let services = state
         .scraper
@@ -233,14 +282,28 @@ async fn services(
         .into_iter()
         .map(|h| {
             let target = h.target.to_string();
-            let per_minute =
-                history.then(|| analytics::per_minute_rate(&history_series, &target, until_ms));
-            ServiceEntry::new(&h, increases.health(&target), per_minute)
+            let minutes = history.then(|| {
+                let quantiles = analytics::per_minute_quantiles(
+                    &bucket_series,
+                    &target,
+                    until_ms,
+                    &[0.5, 0.99],
+                );
+                History {
+                    until: until_ms as f64 / 1000.0,
+                    request_rate: analytics::per_minute_rate(&request_series, &target, until_ms),
+                    error_rate: analytics::per_minute_rate(&error_series, &target, until_ms),
+                    p50_ms: quantiles.iter().map(|q| q[0]).collect(),
+                    p99_ms: quantiles.iter().map(|q| q[1]).collect(),
+                }
+            });
+            ServiceEntry::new(&h, increases.health(&target), minutes)
         })
         .collect();
     Ok(Json(ServicesResponse {
         window_seconds: window,
         services,
+        log_url: state.logs.url.clone(),
     }))
 }
 
@@ -252,12 +315,11 @@ async fn samples(
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Json<Vec<SampleEntry>>, ApiError> {
     let params = pairs(query)?;
-    if let Some((name, _)) = params
-        .iter()
-        .find(|(name, _)| !SAMPLE_PARAMETERS.contains(&name.as_str()))
-    {
-        return Err(ApiError::UnknownParameter(name.chars().take(64).collect()));
-    }
+    only(
+        &params,
+        &SAMPLE_PARAMETERS,
+        "metric, target, since, until, label, limit",
+    )?;
     let metric = param(&params, "metric").ok_or(ApiError::MissingMetric)?;
     // Any sample name the grammar allows (recording rules' `:` included).
     if keviq::model::check_metric_name_syntax(metric).is_err() {

@@ -8,7 +8,8 @@ use serde::{Serialize, Serializer};
 use crate::analytics::ServiceHealth;
 use crate::sample::Labels;
 use crate::scrape::TargetHealth;
-use crate::store::{StoredSample, epoch_ms};
+use crate::store::{StoredExemplar, StoredSample, epoch_ms};
+use keviq::axum::names::{REQUEST_ID_LABEL, TRACE_ID_LABEL};
 
 /// Seconds since the epoch, with milliseconds.
 fn seconds(t: SystemTime) -> f64 {
@@ -58,6 +59,26 @@ pub struct ServicesResponse {
     pub window_seconds: f64,
     /// One entry per target.
     pub services: Vec<ServiceEntry>,
+    /// `TELEMETRY_LOG_URL`: the link, with `{request_id}`, the dashboard opens for
+    /// a request instead of its own request view; absent when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_url: Option<String>,
+}
+
+/// With `history=1`: one target's figures per minute over the last hour, oldest
+/// first, 60 values each; the last minute ends at `until`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct History {
+    /// The end of the last minute (Unix seconds).
+    pub until: f64,
+    /// HTTP requests per second.
+    pub request_rate: Vec<f64>,
+    /// HTTP requests answered with status >= 500, per second.
+    pub error_rate: Vec<f64>,
+    /// Median request duration in ms; `null` for a minute without requests.
+    pub p50_ms: Vec<Option<f64>>,
+    /// 99th percentile of the request duration in ms; `null` likewise.
+    pub p99_ms: Vec<Option<f64>>,
 }
 
 /// One target's figures over the window.
@@ -74,15 +95,14 @@ pub struct ServiceEntry {
     /// The rates and latency quantiles over the window, as fields of this object.
     #[serde(flatten)]
     pub health: ServiceHealth,
-    /// With `history=1`: requests per second in each of the last 60 minutes, oldest
-    /// first; absent otherwise.
+    /// With `history=1`: the figures per minute over the last hour; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub history: Option<Vec<f64>>,
+    pub history: Option<History>,
 }
 
 impl ServiceEntry {
     /// The entry of a target with its health over the window.
-    pub fn new(target: &TargetHealth, health: ServiceHealth, history: Option<Vec<f64>>) -> Self {
+    pub fn new(target: &TargetHealth, health: ServiceHealth, history: Option<History>) -> Self {
         Self {
             target: target.target.to_string(),
             service: target.service_name(),
@@ -119,6 +139,52 @@ impl From<StoredSample> for SampleEntry {
             labels: r.sample.labels,
             value: r.sample.value,
             timestamp: r.ts_ms as f64 / 1000.0,
+        }
+    }
+}
+
+/// One element of `GET /api/v1/exemplars`: a request behind a latency bucket or
+/// an error counter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExemplarEntry {
+    /// `host:port` it was scraped from.
+    pub target: String,
+    /// The service that target is.
+    pub service: String,
+    /// The sample it was on (`mona_http_request_duration_ms_bucket`).
+    pub metric: String,
+    /// That sample's labels (`method`, `path`, `status`, `le`, …).
+    pub series: Labels,
+    /// The exemplar's own labels.
+    pub labels: Labels,
+    /// The `request_id` label, when there is one (ending in `…` when shortened:
+    /// `GET /api/v1/requests/{id}` matches it as a prefix).
+    pub request_id: Option<String>,
+    /// The `trace_id` label, when there is one.
+    pub trace_id: Option<String>,
+    /// The exemplar's value (a latency bucket's: the duration in ms; an error
+    /// counter's: the increment). Non-finite values as text.
+    #[serde(serialize_with = "number_or_text")]
+    pub value: f64,
+    /// Its timestamp (else its scrape's), Unix seconds.
+    pub timestamp: f64,
+}
+
+impl ExemplarEntry {
+    /// The entry of a stored exemplar of `service`.
+    pub fn new(stored: StoredExemplar, service: String) -> Self {
+        let e = stored.exemplar;
+        let label = |name: &str| e.labels.get(name).map(str::to_owned);
+        Self {
+            target: stored.target,
+            service,
+            request_id: label(REQUEST_ID_LABEL),
+            trace_id: label(TRACE_ID_LABEL),
+            metric: e.metric,
+            series: e.series,
+            labels: e.labels.clone(),
+            value: e.value,
+            timestamp: stored.ts_ms as f64 / 1000.0,
         }
     }
 }
@@ -182,8 +248,15 @@ mod tests {
             json(None),
             r#"{"target":"api-gateway:8000","service":"api-gateway","up":false,"last_scrape":null,"request_rate":2.0,"error_rate":0.0,"p50_ms":1.5,"p99_ms":null,"agent_invocation_rate":null}"#
         );
-        assert!(
-            json(Some(vec![0.5])).ends_with(r#""agent_invocation_rate":null,"history":[0.5]}"#)
-        );
+        let history = History {
+            until: 60.0,
+            request_rate: vec![0.5],
+            error_rate: vec![0.0],
+            p50_ms: vec![Some(2.0)],
+            p99_ms: vec![None],
+        };
+        assert!(json(Some(history)).ends_with(
+            r#""agent_invocation_rate":null,"history":{"until":60.0,"request_rate":[0.5],"error_rate":[0.0],"p50_ms":[2.0],"p99_ms":[null]}}"#
+        ));
     }
 }

@@ -1,0 +1,131 @@
+//! From a latency spike to the requests behind it: the stored exemplars
+//! (`GET /api/v1/exemplars`) and the log lines of one request
+//! (`GET /api/v1/requests/{request_id}`).
+
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use keviq::axum::names::TRUNCATION_MARK;
+
+use super::{ApiError, AppState, ExemplarEntry, Params, number, only, pairs, param};
+use crate::logs::{LogLimits, RequestLog, request_log};
+use crate::store::{ExemplarQuery, epoch_ms};
+
+/// The parameters `GET /api/v1/exemplars` takes.
+const EXEMPLAR_PARAMETERS: [&str; 7] = [
+    "service",
+    "metric",
+    "min_value",
+    "since",
+    "until",
+    "sort",
+    "limit",
+];
+
+/// Exemplars one answer holds at most (`limit` defaults to 100).
+pub const EXEMPLAR_LIMIT: f64 = 1_000.0;
+
+/// `GET /api/v1/exemplars?service=…&metric=…&min_value=…&since=…&until=…&sort=time|value&limit=…`:
+/// the stored exemplars, newest first (`sort=value`: highest value first, the
+/// slowest requests of a latency histogram). `service` is a service name or a
+/// `host:port`; `since` defaults to an hour before `until` (now).
+pub(super) async fn exemplars(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Json<Vec<ExemplarEntry>>, ApiError> {
+    let params = pairs(query)?;
+    only(
+        &params,
+        &EXEMPLAR_PARAMETERS,
+        "service, metric, min_value, since, until, sort, limit",
+    )?;
+    let metric = match param(&params, "metric") {
+        None => None,
+        Some(m) if keviq::model::check_metric_name_syntax(m).is_ok() => Some(m.to_owned()),
+        Some(_) => return Err(ApiError::InvalidMetric),
+    };
+    let health = state.scraper.health();
+    let targets: Vec<String> = match param(&params, "service") {
+        None => Vec::new(),
+        Some(service) => {
+            let targets: Vec<String> = health
+                .iter()
+                .filter(|h| h.service_name() == service || h.target.to_string() == service)
+                .map(|h| h.target.to_string())
+                .collect();
+            if targets.is_empty() {
+                return Err(ApiError::UnknownService);
+            }
+            targets
+        }
+    };
+    let now = epoch_ms(SystemTime::now()) as f64 / 1000.0;
+    let until = number(&params, "until", now, 0.0, 1e11)?;
+    let since = number(&params, "since", until - 3600.0, 0.0, 1e11)?;
+    if since > until {
+        return Err(ApiError::SinceAfterUntil);
+    }
+    let min_value = number(&params, "min_value", f64::MIN, f64::MIN, f64::MAX)?;
+    let by_value = match param(&params, "sort") {
+        None | Some("time") => false,
+        Some("value") => true,
+        Some(_) => return Err(ApiError::Sort),
+    };
+    let limit = number(&params, "limit", 100.0, 1.0, EXEMPLAR_LIMIT)? as i64;
+    let q = ExemplarQuery {
+        metric,
+        targets,
+        min_value,
+        since_ms: (since * 1000.0) as i64,
+        until_ms: (until * 1000.0) as i64,
+        by_value,
+        limit,
+    };
+    let rows = state.store()?.exemplars(&q).await?;
+    let service_of = |target: &str| {
+        health
+            .iter()
+            .find(|h| h.target.to_string() == target)
+            .map_or_else(|| target.to_owned(), |h| h.service_name())
+    };
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| {
+                let service = service_of(&r.target);
+                ExemplarEntry::new(r, service)
+            })
+            .collect(),
+    ))
+}
+
+/// `GET /api/v1/requests/{request_id}`: the log lines of one request from every
+/// service, in time order ([`crate::logs`]), read from `TELEMETRY_LOG_FILES` in a
+/// blocking task, bounded by [`LogLimits::DEFAULT`]. The ID must be well formed
+/// (`keviq::request_id::is_well_formed`), or be one an exemplar shortened: a
+/// well-formed start followed by `…`, matched as a prefix. Without log files the
+/// answer is `404`, pointing at `TELEMETRY_LOG_URL`.
+pub(super) async fn request(
+    State(state): State<AppState>,
+    Path(request_id): Path<String>,
+) -> Result<Json<RequestLog>, ApiError> {
+    let well_formed = match request_id.strip_suffix(TRUNCATION_MARK) {
+        Some(prefix) => !prefix.is_empty() && keviq::request_id::is_well_formed(prefix.as_bytes()),
+        None => keviq::request_id::is_well_formed(request_id.as_bytes()),
+    };
+    if !well_formed {
+        return Err(ApiError::RequestId);
+    }
+    if state.logs.files.is_empty() {
+        return Err(ApiError::NoLogs);
+    }
+    let logs = state.logs.clone();
+    tokio::task::spawn_blocking(move || request_log(&logs.files, &request_id, LogLimits::DEFAULT))
+        .await
+        .map(Json)
+        .map_err(|e| {
+            tracing::error!(error = %e, "the log scan failed");
+            ApiError::LogScan
+        })
+}
