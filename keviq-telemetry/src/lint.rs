@@ -32,9 +32,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use keviq::Format;
-use keviq_expfmt::{
-    ErrorReason, Exposition, LabelSet, MetricFamily as Family, MetricType, Mode,
-};
+use keviq_expfmt::{ErrorReason, Exposition, LabelSet, MetricFamily as Family, MetricType, Mode};
 
 use crate::analytics::bucket_bound;
 

@@ -307,9 +307,13 @@ impl PromQuery {
             };
             let local = health.remove(&target);
             let is_up = point.value == 1.0;
-            let (last_error, consecutive_failures) = match &local {
-                Some(l) => (l.last_error.clone(), l.consecutive_failures),
-                None => (None, u32::from(!is_up)),
+            let (last_error, consecutive_failures, findings) = match &local {
+                Some(l) => (
+                    l.last_error.clone(),
+                    l.consecutive_failures,
+                    l.findings.clone(),
+                ),
+                None => (None, u32::from(!is_up), Vec::new()),
             };
             let entry = TargetHealth {
                 up: is_up,
@@ -321,6 +325,7 @@ impl PromQuery {
                     .map(|p| Duration::from_secs_f64(p.value)),
                 last_error,
                 consecutive_failures,
+                findings,
                 samples: samples
                     .get(&instance)
                     .filter(|p| p.value.is_finite() && p.value >= 0.0)

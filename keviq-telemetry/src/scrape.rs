@@ -167,6 +167,22 @@ pub struct TargetHealth {
     /// The service the target says it is, in `keviq_service_info{service}`: every
     /// `#[keviq::service]` serves it. Kept from the last scrape that had one.
     pub announced: Option<String>,
+    /// What the last successful scrape tolerated that the specifications do not
+    /// allow (a non-contiguous family, a repeated series, ...), as
+    /// `line:column: reason`, at most [`MAX_FINDINGS_SHOWN`]: the target stays up.
+    pub findings: Vec<String>,
+}
+
+/// Tolerated problems kept per target, for the API and the dashboard.
+pub const MAX_FINDINGS_SHOWN: usize = 10;
+
+/// A parsed scrape: its samples and exemplars, and what the scrape-mode parse
+/// tolerated.
+#[derive(Debug)]
+struct Parsed {
+    samples: Vec<Sample>,
+    exemplars: Vec<Exemplar>,
+    findings: Vec<String>,
 }
 
 impl TargetHealth {
@@ -181,6 +197,7 @@ impl TargetHealth {
             consecutive_failures: 0,
             samples: 0,
             announced: None,
+            findings: Vec::new(),
         }
     }
 
@@ -314,9 +331,10 @@ impl Scraper {
                 let result = scraper.scrape_one(&target).await;
                 let took = started.elapsed();
                 let (result, exemplars) = match result {
-                    Ok((samples, exemplars)) => {
-                        (Ok(samples), scraper.new_exemplars(&target, exemplars))
-                    }
+                    Ok(parsed) => (
+                        Ok((parsed.samples, parsed.findings)),
+                        scraper.new_exemplars(&target, parsed.exemplars),
+                    ),
                     Err(e) => (Err(e), Vec::new()),
                 };
                 let samples = scraper.record(&target, at, took, result);
@@ -376,10 +394,7 @@ impl Scraper {
     }
 
     /// One scrape of one target, bounded by the timeout and the body limit.
-    async fn scrape_one(
-        &self,
-        target: &Target,
-    ) -> Result<(Vec<Sample>, Vec<Exemplar>), ScrapeError> {
+    async fn scrape_one(&self, target: &Target) -> Result<Parsed, ScrapeError> {
         let timeout = self.config.timeout;
         match tokio::time::timeout(timeout, self.fetch_and_parse(target)).await {
             Ok(result) => result,
@@ -387,10 +402,7 @@ impl Scraper {
         }
     }
 
-    async fn fetch_and_parse(
-        &self,
-        target: &Target,
-    ) -> Result<(Vec<Sample>, Vec<Exemplar>), ScrapeError> {
+    async fn fetch_and_parse(&self, target: &Target) -> Result<Parsed, ScrapeError> {
         let request = Request::get(target.metrics_url())
             .header(ACCEPT, ACCEPT_HEADER)
             .body(Empty::new())
@@ -427,7 +439,21 @@ impl Scraper {
         let text = std::str::from_utf8(&bytes).map_err(|_| ScrapeError::Encoding)?;
         // Scrape mode: what Prometheus's scraper accepts is accepted here too.
         let exposition = parse_with(text, format, Mode::Scrape)?;
-        Ok((from_exposition(&exposition), exemplars_of(&exposition)))
+        let mut findings: Vec<String> = exposition
+            .findings
+            .iter()
+            .take(MAX_FINDINGS_SHOWN)
+            .map(|f| format!("{}:{}: {}", f.line, f.column, f.reason))
+            .collect();
+        let more = exposition.findings.len() + exposition.findings_omitted;
+        if more > findings.len() {
+            findings.push(format!("… and {} more", more - findings.len()));
+        }
+        Ok(Parsed {
+            samples: from_exposition(&exposition),
+            exemplars: exemplars_of(&exposition),
+            findings,
+        })
     }
 
     fn record(
@@ -435,7 +461,7 @@ impl Scraper {
         target: &Target,
         at: SystemTime,
         took: Duration,
-        result: Result<Vec<Sample>, ScrapeError>,
+        result: Result<(Vec<Sample>, Vec<String>), ScrapeError>,
     ) -> Option<Vec<Sample>> {
         let name = target.to_string();
         SCRAPER.duration.labels(&name).observe(took.as_secs_f64());
@@ -444,8 +470,12 @@ impl Scraper {
         entry.last_scrape = Some(at);
         entry.last_duration = Some(took);
         match result {
-            Ok(samples) => {
+            Ok((samples, findings)) => {
                 SCRAPER.samples.labels(&name).inc_by(samples.len() as u64);
+                if !findings.is_empty() && entry.findings.is_empty() {
+                    tracing::info!(target = %name, first = %findings[0], "scrape tolerated problems");
+                }
+                entry.findings = findings;
                 entry.up = true;
                 entry.last_error = None;
                 entry.consecutive_failures = 0;

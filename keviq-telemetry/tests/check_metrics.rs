@@ -152,7 +152,9 @@ latency_ms metric names should not contain abbreviated units
     );
     // What the scrape-mode parse tolerated is listed too, with its place.
     assert!(
-        printed.lines().any(|l| l.contains(".txt:") && l.contains("+Inf")),
+        printed
+            .lines()
+            .any(|l| l.contains(".txt:") && l.contains("+Inf")),
         "{printed}"
     );
     assert_eq!(stderr(&output), "");

@@ -194,3 +194,39 @@ async fn bad_targets_fail_alone_and_in_time() {
     }
     assert!(text.contains("mona_telemetry_targets_up 1\n"));
 }
+
+/// A family split by another, as exporters without `# TYPE` lines write it:
+/// Prometheus scrapes it, so the telemetry service keeps the target up, stores every
+/// sample, and shows what it tolerated on the target.
+#[tokio::test]
+async fn a_target_serving_a_non_contiguous_family_stays_up_with_a_finding() {
+    let body = "x{a=\"1\"} 1\nx_sum 1\nx_count 1\nx{a=\"2\"} 2\n";
+    let addr = serve(Router::new().route("/metrics", get(move || async move { body }))).await;
+    let target = Target::parse(&addr.to_string()).expect("target");
+    let scraper = std::sync::Arc::new(Scraper::new(ScrapeConfig {
+        targets: vec![target.clone()],
+        interval: Duration::from_secs(1),
+        timeout: Duration::from_secs(1),
+        body_limit: 1 << 20,
+    }));
+    let scrapes = scraper.scrape_all().await;
+    let scrape = scrapes.first().expect("the target was scraped");
+    let values: Vec<(String, f64)> = scrape
+        .samples
+        .iter()
+        .map(|s| (s.name.clone(), s.value))
+        .collect();
+    assert_eq!(values.len(), 4, "{values:?}");
+    let health = scraper
+        .health()
+        .into_iter()
+        .find(|h| h.target == target)
+        .expect("health");
+    assert!(health.up, "{health:?}");
+    assert_eq!(health.samples, 4);
+    assert!(
+        health.findings.iter().any(|f| f.starts_with("4:")),
+        "the regrouped line is reported: {:?}",
+        health.findings
+    );
+}

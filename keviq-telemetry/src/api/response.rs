@@ -35,6 +35,9 @@ pub struct TargetEntry {
     pub consecutive_failures: u32,
     /// Samples of the last successful scrape.
     pub samples: usize,
+    /// What the last scrape tolerated that the specifications do not allow, as
+    /// `line:column: reason` (the target stays up); empty for a clean exposition.
+    pub findings: Vec<String>,
 }
 
 impl From<TargetHealth> for TargetEntry {
@@ -48,6 +51,7 @@ impl From<TargetHealth> for TargetEntry {
             last_error: h.last_error,
             consecutive_failures: h.consecutive_failures,
             samples: h.samples,
+            findings: h.findings,
         }
     }
 }

@@ -1,11 +1,10 @@
 //! The official OpenMetrics parser test suite, run against both modes.
 //!
-//! The suite is not vendored: point `OPENMETRICS_SUITE` at a checkout's
-//! `tests/testdata/parsers` (github.com/prometheus/OpenMetrics) and run
+//! The suite is not vendored: pass a checkout's `tests/testdata/parsers`
+//! (github.com/prometheus/OpenMetrics) and run
 //!
 //! ```text
-//! OPENMETRICS_SUITE=/path/to/OpenMetrics/tests/testdata/parsers \
-//!     cargo test -p keviq-expfmt --test openmetrics_suite -- --ignored --nocapture
+//! cargo run -p keviq-expfmt --example openmetrics_suite -- /path/to/OpenMetrics/tests/testdata/parsers
 //! ```
 //!
 //! Each case is a folder with `metrics` and a `test.json` saying whether it should
@@ -68,11 +67,10 @@ fn accepts(case: &Case, mode: Mode) -> Result<(), String> {
     }
 }
 
-#[test]
-#[ignore = "needs OPENMETRICS_SUITE: a checkout of the official suite"]
-fn official_openmetrics_suite() {
-    let Some(dir) = std::env::var_os("OPENMETRICS_SUITE") else {
-        panic!("set OPENMETRICS_SUITE to OpenMetrics' tests/testdata/parsers");
+fn main() {
+    let Some(dir) = std::env::args_os().nth(1) else {
+        eprintln!("usage: openmetrics_suite <OpenMetrics checkout>/tests/testdata/parsers");
+        std::process::exit(2);
     };
     let cases = cases(Path::new(&dir));
     assert!(!cases.is_empty());

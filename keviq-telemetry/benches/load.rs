@@ -6,13 +6,13 @@
 //! memory (`VmHWM`), and its own metrics (samples scraped, stored, sent, bytes on the
 //! wire, the remote-write lag sampled every half second).
 //!
-//! Ignored by default (about four minutes); run it with:
+//! About four minutes, so not part of the test suite; run it with:
 //!
 //! ```text
-//! cargo test --release -p keviq-telemetry --test load -- --ignored --nocapture
+//! cargo bench -p keviq-telemetry --bench load
 //! ```
 
-#[path = "support/tsdb.rs"]
+#[path = "../tests/support/tsdb.rs"]
 #[allow(dead_code)]
 mod tsdb;
 
@@ -227,8 +227,15 @@ async fn measure(targets: &[SocketAddr], mode: Mode, vm: &Tsdb) -> Figures {
     figures
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a load test of about four minutes; see the module docs"]
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(cost_of_scraping_storing_and_remote_writing());
+}
+
 async fn cost_of_scraping_storing_and_remote_writing() {
     let vm = Tsdb::start(Kind::VictoriaMetrics);
     let mut table = String::from(
