@@ -86,9 +86,15 @@ async fn idle_connections_are_closed_after_the_header_read_timeout() {
     assert_eq!(get_status(addr).await, "HTTP/1.1 200 OK");
     let started = Instant::now();
     for stream in &mut idle {
-        assert!(closed_within(stream, TIMEOUT * 4).await, "an idle connection stayed open");
+        assert!(
+            closed_within(stream, TIMEOUT * 4).await,
+            "an idle connection stayed open"
+        );
     }
-    assert!(closed_within(&mut kept, TIMEOUT * 4).await, "a kept-alive connection stayed open");
+    assert!(
+        closed_within(&mut kept, TIMEOUT * 4).await,
+        "a kept-alive connection stayed open"
+    );
     assert!(started.elapsed() < TIMEOUT * 4);
     assert_eq!(get_status(addr).await, "HTTP/1.1 200 OK");
 }
@@ -114,7 +120,11 @@ async fn a_slowloris_head_is_cut_off() {
             break;
         }
     }
-    assert!(cut, "a head trickled for {:?} was not cut off", started.elapsed());
+    assert!(
+        cut,
+        "a head trickled for {:?} was not cut off",
+        started.elapsed()
+    );
     assert!(started.elapsed() < TIMEOUT * 3);
     assert_eq!(get_status(addr).await, "HTTP/1.1 200 OK");
 }
@@ -183,7 +193,10 @@ async fn the_connection_cap_bounds_descriptors_and_normal_requests_still_get_thr
     // gets one as soon as a flood connection goes away.
     let waiting = tokio::spawn(get_status(addr));
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!waiting.is_finished(), "a request past the cap was answered at once");
+    assert!(
+        !waiting.is_finished(),
+        "a request past the cap was answered at once"
+    );
     flood.truncate(0);
     let status = tokio::time::timeout(Duration::from_secs(5), waiting)
         .await
@@ -220,14 +233,22 @@ fn limits_come_from_the_environment_with_the_variable_named() {
 
 #[keviq::service(name = "hangup")]
 fn hangup_service() -> Router {
-    Router::new().route("/upload", post(|body: String| async move { body.len().to_string() }))
+    Router::new().route(
+        "/upload",
+        post(|body: String| async move { body.len().to_string() }),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_hangs_up_mid_body_is_recorded_as_499() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(serve_with(listener, hangup_service(), std::future::pending(), options()));
+    tokio::spawn(serve_with(
+        listener,
+        hangup_service(),
+        std::future::pending(),
+        options(),
+    ));
 
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream

@@ -106,8 +106,11 @@ impl ServeOptions {
                 d.header_read_timeout.as_secs(),
             )?),
             body_timeout: Duration::from_secs(number(BODY_TIMEOUT_VAR, d.body_timeout.as_secs())?),
-            max_connections: usize::try_from(number(MAX_CONNECTIONS_VAR, d.max_connections as u64)?)
-                .unwrap_or(usize::MAX),
+            max_connections: usize::try_from(number(
+                MAX_CONNECTIONS_VAR,
+                d.max_connections as u64,
+            )?)
+            .unwrap_or(usize::MAX),
         })
     }
 
@@ -211,7 +214,10 @@ fn log_closed(result: Result<(), hyper::Error>) {
 /// descriptors (`EMFILE`/`ENFILE`), so the server neither spins nor stops.
 async fn accept_failed(e: &std::io::Error) {
     use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    if matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset) {
+    if matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    ) {
         return;
     }
     tracing::warn!(error = %e, "accept failed; retrying in 100 ms");
