@@ -161,14 +161,18 @@ fn bench_http_stack(c: &mut Criterion) {
         PrometheusMetricLayer::pair()
     };
 
-    let bare = routes();
-    let keviq = keviq_app();
-    let keviq_rid = keviq_request_id_only();
-    let keviq_metrics = keviq_metrics_only();
+    // `with_state(())` turns every handler into a ready route with its layers
+    // applied, as `axum::serve` does (`into_make_service`); without it, `oneshot`
+    // on a router applies every layer again on every request, a cost no server pays.
+    let bare = routes().with_state(());
+    let keviq = keviq_app().with_state(());
+    let keviq_rid = keviq_request_id_only().with_state(());
+    let keviq_metrics = keviq_metrics_only().with_state(());
     let prom_rid =
-        with_tower_request_id(with_axum_prometheus(routes(), &prometheus_layer, &handle));
-    let rid = with_tower_request_id(routes());
-    let prom = with_axum_prometheus(routes(), &prometheus_layer, &handle);
+        with_tower_request_id(with_axum_prometheus(routes(), &prometheus_layer, &handle))
+            .with_state(());
+    let rid = with_tower_request_id(routes()).with_state(());
+    let prom = with_axum_prometheus(routes(), &prometheus_layer, &handle).with_state(());
 
     check(&rt, "bare", &bare, false);
     check(&rt, "keviq", &keviq, true);

@@ -7,8 +7,10 @@
 //! of a 2-core machine), then `wrk -t1 -c32 -d5s` runs against
 //! `GET /api/v1/tasks/42` (after a 1 s warm-up run). Stacks run one after another,
 //! in [`ROUNDS`] rounds, each on a fresh runtime; the table gives every round's
-//! requests per second, the median, and the median's ratio to the bare router's.
-//! About 45 s in all.
+//! requests per second, the median, the median's ratio to the bare router's, and
+//! the spread of the per-round ratios (each round's stack against the same round's
+//! bare router, so a slow patch of the machine hits both). About 2 minutes in all
+//! (`KEVIQ_LOOPBACK_ROUNDS` sets the rounds, default 5).
 //!
 //! The machine may be shared (builds, other benchmarks). During each measured run
 //! the bench reads `/proc/stat` and the CPU time of this process and of `wrk`; CPU
@@ -40,7 +42,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 
 const PATH: &str = "/api/v1/tasks/42";
 const TASK: &str = "task 42: done";
-const ROUNDS: usize = 2;
+/// Rounds by default; `KEVIQ_LOOPBACK_ROUNDS` overrides.
+const ROUNDS: usize = 5;
 const CONNECTIONS: &str = "32";
 const DURATION_S: u64 = 5;
 const WARMUP_S: u64 = 1;
@@ -49,7 +52,7 @@ const WRK_GRACE: Duration = Duration::from_secs(10);
 /// The share of CPU time other processes may take during a measured run.
 const MAX_OTHER: f64 = 0.05;
 /// Repeats of contaminated runs allowed in one bench run.
-const MAX_RETRIES: usize = 3;
+const MAX_RETRIES: usize = 6;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Stack {
@@ -290,13 +293,18 @@ fn main() -> ExitCode {
         PrometheusMetricLayer::pair()
     };
 
+    let rounds = std::env::var("KEVIQ_LOOPBACK_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&r: &usize| r > 0)
+        .unwrap_or(ROUNDS);
     println!(
-        "wrk -t1 -c{CONNECTIONS} -d{DURATION_S}s http://127.0.0.1:PORT{PATH} (server: 1 tokio worker; {ROUNDS} rounds)"
+        "wrk -t1 -c{CONNECTIONS} -d{DURATION_S}s http://127.0.0.1:PORT{PATH} (server: 1 tokio worker; {rounds} rounds)"
     );
     let mut results: Vec<(Stack, Vec<Measured>)> =
         Stack::ALL.iter().map(|&s| (s, Vec::new())).collect();
     let mut retries_left = MAX_RETRIES;
-    for round in 1..=ROUNDS {
+    for round in 1..=rounds {
         for (stack, runs) in &mut results {
             // Bounded: at most 1 + MAX_RETRIES attempts in the whole bench run.
             let run = loop {
@@ -343,10 +351,13 @@ fn main() -> ExitCode {
     let bare = median(&bare_runs);
     println!();
     print!("{:<28}", "stack");
-    for round in 1..=ROUNDS {
+    for round in 1..=rounds {
         print!(" {:>12}", format!("round {round}"));
     }
-    println!(" {:>12} {:>8} {:>10}", "median", "ratio", "max other");
+    println!(
+        " {:>12} {:>8} {:>13} {:>10}",
+        "median", "ratio", "ratio spread", "max other"
+    );
     let mut any_contaminated = false;
     for (stack, runs) in &results {
         print!("{:<28}", stack.name());
@@ -364,7 +375,12 @@ fn main() -> ExitCode {
                 Some(acc.map_or(o, |a| a.max(o)))
             });
         let max_other = max_other.map_or("n/a".to_owned(), |o| format!("{:.1}%", o * 100.0));
-        println!(" {m:>12.0} {:>7.2}x {max_other:>10}", m / bare);
+        // Per round, against the same round's bare router.
+        let ratios: Vec<f64> = rps.iter().zip(&bare_runs).map(|(r, b)| r / b).collect();
+        let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let spread = format!("{lo:.2}-{hi:.2}x");
+        println!(" {m:>12.0} {:>7.2}x {spread:>13} {max_other:>10}", m / bare);
     }
     if any_contaminated {
         println!(

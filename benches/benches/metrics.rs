@@ -16,10 +16,10 @@
 //!
 //! Run with `cargo bench --bench metrics`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use keviq_benches::{CountingAlloc, heap_of};
 use std::hint::black_box;
 use std::sync::Barrier;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -42,55 +42,6 @@ use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 // ---------------------------------------------------------------------------
 
 /// `System`, counting the bytes currently allocated while `COUNTING` is on.
-struct CountingAlloc;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
-
-#[inline(always)]
-fn account(delta: i64) {
-    if COUNTING.load(Relaxed) {
-        LIVE_BYTES.fetch_add(delta, Relaxed);
-    }
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so
-// `System`'s guarantees carry over; the bookkeeping around it never touches the memory.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as ours, forwarded.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            account(layout.size() as i64);
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as ours, forwarded.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            account(layout.size() as i64);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours, forwarded.
-        unsafe { System.dealloc(ptr, layout) };
-        account(-(layout.size() as i64));
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: same contract as ours, forwarded.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            account(new_size as i64 - layout.size() as i64);
-        }
-        p
-    }
-}
-
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
 
@@ -393,6 +344,112 @@ fn counter_inc(c: &mut Criterion) {
 
     g.bench_function("floor", |b| {
         b.iter(|| black_box(&FLOOR_COUNTER).fetch_add(1, Relaxed))
+    });
+    g.finish();
+}
+
+// ---------------------------------------------------------------------------
+// 1b. counter_inc_call_site
+// ---------------------------------------------------------------------------
+
+/// Counters a call site picks from at run time (`CALL_SITES` of them).
+const CALL_SITES: usize = 8;
+
+static FLOOR_CALL_SITE: [AtomicU64; CALL_SITES] = [const { AtomicU64::new(0) }; CALL_SITES];
+
+/// A handler's own work: a short xorshift chain the compiler cannot fold.
+#[inline(always)]
+fn handler_work(mut x: u64) -> u64 {
+    for _ in 0..4 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    x
+}
+
+/// A call site as a service has one: an out-of-line handler that does some work and
+/// increments a counter it was handed at run time. Out of line, so the thread-local
+/// read and the address computation cannot be hoisted out of criterion's loop;
+/// picked at run time, so successive increments do not form one store-to-load chain
+/// the core can rename away; `inc` false gives the same handler without the
+/// increment, whose time is subtracted to get what the increment adds.
+#[inline(never)]
+fn call_site<F: Fn(usize)>(x: u64, pick: usize, inc: bool, f: &F) -> u64 {
+    let y = handler_work(x);
+    if inc {
+        f(pick);
+    }
+    y
+}
+
+fn run_call_site<F: Fn(usize)>(b: &mut Bencher<'_>, inc: bool, f: F) {
+    run_call_site_over(b, CALL_SITES, inc, f)
+}
+
+/// `run_call_site` over the first `n` counters; `n = 1` chains every increment on
+/// the previous one through memory (the call site in a loop).
+fn run_call_site_over<F: Fn(usize)>(b: &mut Bencher<'_>, n: usize, inc: bool, f: F) {
+    let mut r = Rotor::new(n);
+    b.iter(|| {
+        call_site(
+            black_box(0x9e37_79b9_7f4a_7c15),
+            black_box(r.next()),
+            inc,
+            &f,
+        )
+    })
+}
+
+/// The unlabeled increment as a real call site pays it (see [`call_site`]). Subtract
+/// `work_only` from each case for the increment's own cost.
+fn counter_inc_call_site(c: &mut Criterion) {
+    let mut g = c.benchmark_group("counter_inc_call_site");
+
+    g.bench_function("work_only", |b| run_call_site(b, false, |_| {}));
+
+    static KEVIQ: [Counter; CALL_SITES] = [const { Counter::new() }; CALL_SITES];
+    g.bench_function("keviq", |b| run_call_site(b, true, |i| KEVIQ[i].inc()));
+    g.bench_function("keviq_same_counter", |b| {
+        run_call_site_over(b, 1, true, |i| KEVIQ[i].inc())
+    });
+
+    let prom: Vec<prometheus::IntCounter> = (0..CALL_SITES)
+        .map(|_| prometheus::IntCounter::new("bench_call_site_total", "help").expect("counter"))
+        .collect();
+    g.bench_function("prometheus", |b| run_call_site(b, true, |i| prom[i].inc()));
+
+    let pc: Vec<prometheus_client::metrics::counter::Counter> =
+        (0..CALL_SITES).map(|_| Default::default()).collect();
+    g.bench_function("prometheus_client", |b| {
+        run_call_site(b, true, |i| {
+            pc[i].inc();
+        })
+    });
+
+    metrics_global();
+    let handles: Vec<metrics::Counter> = (0..CALL_SITES)
+        .map(|i| metrics::counter!(format!("bench_call_site_{i}_total")))
+        .collect();
+    g.bench_function("metrics", |b| {
+        run_call_site(b, true, |i| handles[i].increment(1))
+    });
+
+    let measured: Vec<measured::Counter> =
+        (0..CALL_SITES).map(|_| measured::Counter::new()).collect();
+    g.bench_function("measured", |b| {
+        run_call_site(b, true, |i| measured[i].inc())
+    });
+
+    g.bench_function("floor", |b| {
+        run_call_site(b, true, |i| {
+            FLOOR_CALL_SITE[i].fetch_add(1, Relaxed);
+        })
+    });
+    g.bench_function("floor_same_counter", |b| {
+        run_call_site_over(b, 1, true, |i| {
+            FLOOR_CALL_SITE[i].fetch_add(1, Relaxed);
+        })
     });
     g.finish();
 }
@@ -908,13 +965,9 @@ const MEMORY_SERIES: usize = 100_000;
 
 /// Live heap bytes `build` leaves behind, per series.
 fn heap_per_series<T>(build: impl FnOnce() -> T) -> f64 {
-    COUNTING.store(true, Relaxed);
-    let before = LIVE_BYTES.load(Relaxed);
-    let built = build();
-    let after = LIVE_BYTES.load(Relaxed);
-    COUNTING.store(false, Relaxed);
+    let (built, bytes) = heap_of(build);
     drop(black_box(built));
-    (after - before) as f64 / MEMORY_SERIES as f64
+    bytes as f64 / MEMORY_SERIES as f64
 }
 
 fn memory_report() {
@@ -1019,7 +1072,7 @@ criterion_group! {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(2))
         .sample_size(25);
-    targets = counter_inc, labeled_inc, histogram_observe, contended_inc, render_10k
+    targets = counter_inc, counter_inc_call_site, labeled_inc, histogram_observe, contended_inc, render_10k
 }
 
 fn main() {

@@ -295,7 +295,8 @@ async fn check_api(url: &str, with_browser: bool) {
     // The dashboard, rendered by a real browser.
     std::fs::create_dir_all(&dir).expect("dir");
     let url = format!("{base}/");
-    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
+    // Cargo's directory for test files, wherever the target directory is.
+    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     std::fs::create_dir_all(&shots).expect("target dir");
     let profile = dir.join("chromium-profile");
     let chromium = move |extra: Vec<String>| {

@@ -451,7 +451,9 @@ fn correlation(prometheus: SocketAddr, telemetry: SocketAddr, log_file: &std::pa
 /// lines from every service on its path. Screenshots go to `target/`.
 fn click_through(telemetry: SocketAddr, profile: &std::path::Path) {
     let limit = Duration::from_secs(20);
-    let shots = repo("target");
+    // Cargo's directory for test files, wherever the target directory is.
+    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&shots).expect("a screenshot directory");
     let mut browser = cdp::Browser::start(profile, 1400, 1000);
     browser.navigate(&format!("http://{telemetry}/"));
     browser.wait_for(

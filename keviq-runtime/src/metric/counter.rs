@@ -4,7 +4,7 @@ use super::Series;
 use crate::encode::Collect;
 use crate::encode::Encoder;
 use crate::exemplar::{Exemplar, ExemplarLabels, ExemplarSlot, LazyBox};
-use crate::shard::{self, Padded, SLOTS};
+use crate::shard::{self, Padded, SLOTS, STRIPES, Slot};
 
 /// A monotonically increasing `u64` count, sharded per thread.
 ///
@@ -24,7 +24,7 @@ use crate::shard::{self, Padded, SLOTS};
 #[derive(Debug)]
 pub struct Counter {
     slots: [Padded<AtomicU64>; SLOTS],
-    shared: Padded<AtomicU64>,
+    shared: [Padded<AtomicU64>; STRIPES],
     // Beside the counts: `inc` never touches it.
     exemplar: LazyBox<ExemplarSlot>,
 }
@@ -34,7 +34,7 @@ impl Counter {
     pub const fn new() -> Self {
         Self {
             slots: [const { Padded(AtomicU64::new(0)) }; SLOTS],
-            shared: Padded(AtomicU64::new(0)),
+            shared: [const { Padded(AtomicU64::new(0)) }; STRIPES],
             exemplar: LazyBox::new(),
         }
     }
@@ -51,12 +51,12 @@ impl Counter {
         match shard::current() {
             // Only this thread writes this slot: a plain load and store cannot lose
             // an update, and avoids the `lock` prefix of `fetch_add`.
-            Some(i) => {
+            Slot::Owned(i) => {
                 let slot = &self.slots[i].0;
                 slot.store(slot.load(Relaxed).wrapping_add(n), Relaxed);
             }
-            None => {
-                self.shared.0.fetch_add(n, Relaxed);
+            Slot::Shared(i) => {
+                self.shared[i].0.fetch_add(n, Relaxed);
             }
         }
     }
@@ -81,9 +81,8 @@ impl Counter {
     pub fn get(&self) -> u64 {
         self.slots
             .iter()
-            .fold(self.shared.0.load(Relaxed), |sum, s| {
-                sum.wrapping_add(s.0.load(Relaxed))
-            })
+            .chain(&self.shared)
+            .fold(0u64, |sum, s| sum.wrapping_add(s.0.load(Relaxed)))
     }
 
     /// The latest exemplar, if one was recorded.

@@ -119,7 +119,7 @@ impl<L: LabelSchema, M: Series> Family<L, M> {
         let index = self
             .sparse
             .get_or_init(|| SparseIndex::new(self.max_series));
-        let hash = index.hasher.hash_one(key);
+        let hash = key_hash(&index.seeds, key);
         match index.find(key, hash) {
             Some(series) => series,
             None => match index.insert(key, hash, self.max_series, &self.config) {
@@ -213,7 +213,8 @@ impl<L, M: Series> Drop for Family<L, M> {
 /// append-only arena whose elements never move, so handles stay valid; each holds
 /// its key behind a thin pointer ([`SeriesKey`]).
 struct SparseIndex<M> {
-    hasher: foldhash::fast::RandomState,
+    /// Per-family random seeds of [`key_hash`].
+    seeds: [u64; 2],
     slots: Box<[AtomicU32]>,
     series: boxcar::Vec<(SeriesKey, M)>,
     insert_lock: Mutex<()>,
@@ -227,7 +228,10 @@ impl<M: Series> SparseIndex<M> {
             .max(16)
             .next_power_of_two();
         Self {
-            hasher: foldhash::fast::RandomState::default(),
+            seeds: {
+                let state = foldhash::fast::RandomState::default();
+                [state.hash_one(0u64), state.hash_one(1u64)]
+            },
             slots: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
             series: boxcar::Vec::new(),
             insert_lock: Mutex::new(()),
@@ -248,7 +252,7 @@ impl<M: Series> SparseIndex<M> {
             }
             if slot & TAG_MASK == tag
                 && let Some((k, series)) = self.series.get((slot & INDEX_MASK) as usize - 1)
-                && k.as_bytes() == key
+                && key_eq(k.as_bytes(), key)
             {
                 return Some(series);
             }
@@ -278,6 +282,92 @@ impl<M: Series> SparseIndex<M> {
     }
 }
 
+/// The hash of a series key, inline (a lookup pays no call), in the wyhash scheme:
+/// 16 bytes per 64x64->128 multiply, folded. Label keys are short (a method byte,
+/// a path of 10 to 40 bytes, a status), which is where foldhash's out-of-line long
+/// path cost a fifth of a lookup. Seeded per family at random, so label values an
+/// attacker chooses cannot be aimed at one probe chain of every process.
+#[inline(always)]
+fn key_hash(seeds: &[u64; 2], key: &[u8]) -> u64 {
+    const P0: u64 = 0xa076_1d64_78bd_642f;
+    const P1: u64 = 0xe703_7ed1_a0b4_28db;
+    let len = key.len();
+    let (x, y, mut s) = if len <= 16 {
+        let (x, y) = if len >= 8 {
+            (read_u64(key, 0), read_u64(key, len - 8))
+        } else if len >= 4 {
+            (
+                u64::from(read_u32(key, 0)),
+                u64::from(read_u32(key, len - 4)),
+            )
+        } else if len > 0 {
+            let b = |i: usize| u64::from(key.get(i).copied().unwrap_or(0));
+            (b(0) | b(len / 2) << 8 | b(len - 1) << 16, 0)
+        } else {
+            (0, 0)
+        };
+        (x, y, seeds[0])
+    } else {
+        let mut s = seeds[0];
+        let mut i = 0;
+        while len - i > 16 {
+            s = folded_multiply(read_u64(key, i) ^ P0, read_u64(key, i + 8) ^ s);
+            i += 16;
+        }
+        (read_u64(key, len - 16), read_u64(key, len - 8), s)
+    };
+    s = folded_multiply(x ^ P0, y ^ s ^ seeds[1]);
+    folded_multiply(s ^ P1, (len as u64) ^ seeds[1] ^ P0)
+}
+
+#[inline(always)]
+fn folded_multiply(x: u64, y: u64) -> u64 {
+    let full = u128::from(x) * u128::from(y);
+    (full as u64) ^ ((full >> 64) as u64)
+}
+
+/// Bytes `i..i + 8` (the caller keeps `i + 8 <= b.len()`).
+#[inline(always)]
+fn read_u64(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    if let Some(src) = b.get(i..i + 8) {
+        w.copy_from_slice(src);
+    }
+    u64::from_le_bytes(w)
+}
+
+/// Bytes `i..i + 4` (the caller keeps `i + 4 <= b.len()`).
+#[inline(always)]
+fn read_u32(b: &[u8], i: usize) -> u32 {
+    let mut w = [0u8; 4];
+    if let Some(src) = b.get(i..i + 4) {
+        w.copy_from_slice(src);
+    }
+    u32::from_le_bytes(w)
+}
+
+/// Key equality, inline: 8 bytes per compare instead of a call to `memcmp`, which
+/// showed as a tenth of a lookup for keys of 20 to 40 bytes.
+#[inline(always)]
+fn key_eq(a: &[u8], b: &[u8]) -> bool {
+    let len = a.len();
+    if len != b.len() {
+        return false;
+    }
+    if len < 8 {
+        return a == b;
+    }
+    let mut diff = 0;
+    let mut i = 0;
+    while i + 8 < len {
+        diff |= read_u64(a, i) ^ read_u64(b, i);
+        i += 8;
+    }
+    // The last 8 bytes, overlapping what the loop compared.
+    diff |= read_u64(a, len - 8) ^ read_u64(b, len - 8);
+    diff == 0
+}
+
 /// The most series a family with free-form labels holds (the index keeps 24 bits).
 pub const MAX_SPARSE_SERIES: usize = (1 << 24) - 2;
 const INDEX_MASK: u32 = (1 << 24) - 1;
@@ -292,6 +382,35 @@ mod tests {
     use super::*;
     use crate::label::{HttpMethod, Str};
     use crate::metric::{Gauge, LabeledCounter};
+
+    #[test]
+    fn key_hash_and_eq_cover_every_length() {
+        let seeds = [0x1234_5678_9abc_def0, 0x0fed_cba9_8765_4321];
+        let bytes: Vec<u8> = (0..100u8).map(|i| i.wrapping_mul(37)).collect();
+        let mut hashes = Vec::new();
+        for len in 0..bytes.len() {
+            let key = &bytes[..len];
+            assert!(key_eq(key, key));
+            hashes.push(key_hash(&seeds, key));
+            if len > 0 {
+                // Any single changed byte changes the key, and (here) the hash.
+                for at in [0, len / 2, len - 1] {
+                    let mut other = key.to_vec();
+                    other[at] ^= 1;
+                    assert!(!key_eq(key, &other), "len {len} at {at}");
+                    assert_ne!(
+                        key_hash(&seeds, key),
+                        key_hash(&seeds, &other),
+                        "len {len} at {at}"
+                    );
+                }
+                assert!(!key_eq(key, &bytes[..len - 1]));
+            }
+        }
+        hashes.sort_unstable();
+        hashes.dedup();
+        assert_eq!(hashes.len(), bytes.len(), "prefixes collide");
+    }
 
     #[test]
     fn sparse_family_finds_the_same_series_again() {

@@ -4,7 +4,7 @@ use super::Series;
 use crate::encode::Collect;
 use crate::encode::Encoder;
 use crate::exemplar::{Exemplar, ExemplarLabels, ExemplarSlot, LazyBox};
-use crate::shard::{self, Padded, SLOTS};
+use crate::shard::{self, Padded, SLOTS, STRIPES, Slot};
 
 pub use keviq_model::DEFAULT_MS_BUCKETS;
 
@@ -146,7 +146,7 @@ fn encode<const N: usize>(
 pub struct Histogram<const N: usize> {
     bounds: [f64; N],
     slots: [Padded<Counts<N>>; SLOTS],
-    shared: Padded<Counts<N>>,
+    shared: [Padded<Counts<N>>; STRIPES],
     // Beside the counts: `observe` never touches it.
     exemplars: BucketExemplars,
 }
@@ -163,7 +163,7 @@ impl<const N: usize> Histogram<N> {
         Self {
             bounds,
             slots: [const { Padded(Counts::new()) }; SLOTS],
-            shared: Padded(Counts::new()),
+            shared: [const { Padded(Counts::new()) }; STRIPES],
             exemplars: LazyBox::new(),
         }
     }
@@ -176,8 +176,8 @@ impl<const N: usize> Histogram<N> {
         }
         let i = bucket_index(&self.bounds, v);
         match shard::current() {
-            Some(s) => self.slots[s].0.observe_owned(i, v),
-            None => self.shared.0.observe_shared(i, v),
+            Slot::Owned(s) => self.slots[s].0.observe_owned(i, v),
+            Slot::Shared(s) => self.shared[s].0.observe_shared(i, v),
         }
     }
 
@@ -190,8 +190,8 @@ impl<const N: usize> Histogram<N> {
         }
         let i = bucket_index(&self.bounds, v);
         match shard::current() {
-            Some(s) => self.slots[s].0.observe_owned(i, v),
-            None => self.shared.0.observe_shared(i, v),
+            Slot::Owned(s) => self.slots[s].0.observe_owned(i, v),
+            Slot::Shared(s) => self.shared[s].0.observe_shared(i, v),
         }
         record_exemplar::<N>(&self.exemplars, i, v, labels);
     }
@@ -216,7 +216,7 @@ impl<const N: usize> Histogram<N> {
     }
 
     fn cells(&self) -> impl Iterator<Item = &Counts<N>> {
-        self.slots.iter().map(|p| &p.0).chain([&self.shared.0])
+        self.slots.iter().chain(&self.shared).map(|p| &p.0)
     }
 }
 

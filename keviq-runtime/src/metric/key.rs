@@ -41,6 +41,7 @@ impl SeriesKey {
     }
 
     /// The header's length and the key's.
+    #[inline(always)]
     fn lengths(&self) -> (usize, usize) {
         let p = self.0.as_ptr();
         // SAFETY: the allocation starts with the header's first byte (see `new`).
@@ -56,6 +57,7 @@ impl SeriesKey {
     }
 
     /// The key.
+    #[inline(always)]
     pub(super) fn as_bytes(&self) -> &[u8] {
         let (header, len) = self.lengths();
         // SAFETY: bytes `header..header + len` of the allocation are the key, written
