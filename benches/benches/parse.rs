@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use http::StatusCode;
-use keviq_expfmt::parse;
+use keviq_expfmt::{Mode, parse, parse_with};
 use keviq_runtime::{
     Descriptor, Family, Format, HistogramCell, HttpMethod, LabeledCounter, MetricType,
     Registration, Registry, Site, Str,
@@ -325,6 +325,18 @@ fn parse_throughput(c: &mut Criterion) {
             black_box(parsed.samples.len())
         })
     });
+    // Scrape mode: what the telemetry service and Prometheus' scraper accept.
+    for (name, text, format) in [
+        ("keviq_prometheus_scrape", &prometheus, Format::Prometheus),
+        ("keviq_openmetrics_scrape", &openmetrics, Format::OpenMetrics),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let parsed = parse_with(black_box(text), format, Mode::Scrape).expect("valid");
+                black_box(parsed.samples.len())
+            })
+        });
+    }
     group.bench_function("prometheus_parse", |b| {
         b.iter(|| {
             let lines = black_box(&prometheus).lines().map(|l| Ok(l.to_owned()));
