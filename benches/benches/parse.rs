@@ -328,7 +328,11 @@ fn parse_throughput(c: &mut Criterion) {
     // Scrape mode: what the telemetry service and Prometheus' scraper accept.
     for (name, text, format) in [
         ("keviq_prometheus_scrape", &prometheus, Format::Prometheus),
-        ("keviq_openmetrics_scrape", &openmetrics, Format::OpenMetrics),
+        (
+            "keviq_openmetrics_scrape",
+            &openmetrics,
+            Format::OpenMetrics,
+        ),
     ] {
         group.bench_function(name, |b| {
             b.iter(|| {

@@ -38,5 +38,5 @@ pub use kind::MetricType;
 pub use label::{BUCKET_LABEL, METRIC_NAME_LABEL, QUANTILE_LABEL, check_label_name};
 pub use name::{
     check_metric_name, check_metric_name_syntax, check_service_name, check_unit, family_name,
-    occupied_names, type_in_name,
+    name_problems, occupied_names, type_in_name,
 };

@@ -106,6 +106,47 @@ pub const fn check_metric_name(name: &str, kind: MetricType) -> Result<(), RuleE
     }
 }
 
+/// Every rule a metric name of type `kind` breaks, not just the first: what a linter
+/// reports for a name it reads (`check-metrics`), where [`check_metric_name`] stops
+/// at the first mistake of a declaration. Grammar errors come alone.
+///
+/// ```
+/// use keviq_model::{MetricType, RuleError, name_problems};
+/// assert_eq!(
+///     name_problems("job:httpRequests_counter", MetricType::Gauge),
+///     [RuleError::ColonInName, RuleError::CamelCaseName, RuleError::TypeInName],
+/// );
+/// assert!(name_problems("jobs_total", MetricType::Counter).is_empty());
+/// ```
+pub fn name_problems(name: &str, kind: MetricType) -> Vec<RuleError> {
+    let bytes = name.as_bytes();
+    if let Err(e) = check_chars(bytes, true) {
+        return vec![e];
+    }
+    let mut problems = Vec::new();
+    if contains(bytes, b":") {
+        problems.push(RuleError::ColonInName);
+    }
+    if is_camel_case(bytes) {
+        problems.push(RuleError::CamelCaseName);
+    }
+    if type_in_name(name).is_some() {
+        problems.push(RuleError::TypeInName);
+    }
+    let total = ends_with(bytes, b"_total");
+    let histogram_suffix =
+        ends_with(bytes, b"_bucket") || ends_with(bytes, b"_sum") || ends_with(bytes, b"_count");
+    match kind {
+        MetricType::Counter if !total => problems.push(RuleError::CounterWithoutTotal),
+        MetricType::Counter => {}
+        MetricType::Histogram | MetricType::Summary | MetricType::GaugeHistogram => {}
+        _ if total => problems.push(RuleError::TotalOnNonCounter),
+        _ if histogram_suffix => problems.push(RuleError::ReservedSuffix),
+        _ => {}
+    }
+    problems
+}
+
 /// The family name a declared metric name stands for: a counter's name without
 /// `_total` (as OpenMetrics names the family), any other name as it is.
 ///

@@ -18,6 +18,16 @@
 //! | [`histogram_buckets`] | `histogram has no "+Inf" bucket` |
 //! | [`histogram_buckets`] | `histogram buckets are not cumulative` |
 //! | [`duplicate_series`] | `duplicate series foo_bucket{le="1",path="/"}` |
+//! | [`names`] | `metric names should not contain ':'` |
+//! | [`names`] | `metric names should be written in 'snake_case' not 'camelCase'` |
+//! | [`names`] | `label names should be written in 'snake_case' not 'camelCase'` |
+//! | [`names`] | `metric name should not include type 'counter'` |
+//! | [`names`] | `non-histogram and non-summary metrics should not have "_sum" suffix` |
+//! | [`names`] | `non-histogram metrics should not have "le" label` |
+//! | [`names`] | `non-summary metrics should not have "quantile" label` |
+//!
+//! The [`names`] rules are `keviq-model`'s ([`keviq::model::name_problems`]): the
+//! same verdict the `metric!` macro gives a declaration at compile time.
 //!
 //! The two histogram problems name the series when it has labels besides `le`:
 //! `histogram has no "+Inf" bucket in series {path="/"}`.
@@ -32,6 +42,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use keviq::Format;
+use keviq::model::{BUCKET_LABEL, QUANTILE_LABEL, RuleError};
 use keviq_expfmt::{ErrorReason, Exposition, LabelSet, MetricFamily as Family, MetricType, Mode};
 
 use crate::analytics::bucket_bound;
@@ -84,6 +95,18 @@ pub enum Problem {
         /// The sample name and its labels, sorted by name: `foo{a="b"}`.
         series: String,
     },
+    /// A name with `:`, which recording rules own.
+    ColonInName,
+    /// A camelCase metric name.
+    CamelCaseName,
+    /// A camelCase label name.
+    CamelCaseLabel,
+    /// A name that includes a type (`_counter`, ...).
+    TypeInName(&'static str),
+    /// A counter's or gauge's name ending in a suffix histograms and summaries own.
+    ReservedSuffix(&'static str),
+    /// `le` on a non-histogram or `quantile` on a non-summary.
+    ReservedLabel(&'static str),
 }
 
 impl fmt::Display for Problem {
@@ -111,6 +134,24 @@ impl fmt::Display for Problem {
                 in_series(f, series)
             }
             Self::DuplicateSeries { series } => write!(f, "duplicate series {series}"),
+            Self::ColonInName => f.write_str("metric names should not contain ':'"),
+            Self::CamelCaseName => {
+                f.write_str("metric names should be written in 'snake_case' not 'camelCase'")
+            }
+            Self::CamelCaseLabel => {
+                f.write_str("label names should be written in 'snake_case' not 'camelCase'")
+            }
+            Self::TypeInName(t) => write!(f, "metric name should not include type '{t}'"),
+            Self::ReservedSuffix(suffix) => write!(
+                f,
+                "non-histogram and non-summary metrics should not have \"{suffix}\" suffix"
+            ),
+            Self::ReservedLabel(label) if *label == BUCKET_LABEL => {
+                f.write_str("non-histogram metrics should not have \"le\" label")
+            }
+            Self::ReservedLabel(label) => {
+                write!(f, "non-summary metrics should not have \"{label}\" label")
+            }
         }
     }
 }
@@ -126,7 +167,7 @@ fn in_series(f: &mut fmt::Formatter<'_>, series: &str) -> fmt::Result {
 /// Runs every rule. Findings are sorted by metric name (as promtool sorts them),
 /// then in the order of the rules in the table above.
 pub fn lint(exposition: &Exposition<'_>, format: Format) -> Vec<Finding> {
-    let rules: [fn(&Exposition<'_>, Format) -> Vec<Finding>; 7] = [
+    let rules: [fn(&Exposition<'_>, Format) -> Vec<Finding>; 8] = [
         counter_total,
         help,
         non_counter_total,
@@ -134,6 +175,7 @@ pub fn lint(exposition: &Exposition<'_>, format: Format) -> Vec<Finding> {
         base_units,
         histogram_buckets,
         duplicate_series,
+        names,
     ];
     let mut findings: Vec<Finding> = rules
         .iter()
@@ -383,6 +425,61 @@ fn canonical_series(written: &str) -> String {
     series
 }
 
+/// promlint's name rules, as `keviq-model` decides them for declarations: no `:`,
+/// snake_case metric and label names, no type word in a name, `_sum`/`_count`/
+/// `_bucket` only on histograms and summaries, `le` only on histograms and
+/// `quantile` only on summaries. (`_total` has rules of its own above.)
+pub fn names(exposition: &Exposition<'_>, _format: Format) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for family in &exposition.families {
+        let mut problems: Vec<Problem> = keviq::model::name_problems(family.name, family.kind)
+            .into_iter()
+            .filter_map(|rule| match rule {
+                RuleError::ColonInName => Some(Problem::ColonInName),
+                RuleError::CamelCaseName => Some(Problem::CamelCaseName),
+                RuleError::TypeInName => {
+                    keviq::model::type_in_name(family.name).map(Problem::TypeInName)
+                }
+                RuleError::ReservedSuffix => ["_sum", "_count", "_bucket"]
+                    .into_iter()
+                    .find(|s| family.name.ends_with(s))
+                    .map(Problem::ReservedSuffix),
+                _ => None,
+            })
+            .collect();
+        let mut labels: Vec<&str> = exposition
+            .samples_of(family)
+            .iter()
+            .flat_map(|s| s.labels.iter().map(|(name, _)| name))
+            .collect();
+        labels.sort_unstable();
+        labels.dedup();
+        for label in labels {
+            match keviq::model::check_label_name(label, family.kind) {
+                Err(RuleError::CamelCaseLabel) => problems.push(Problem::CamelCaseLabel),
+                Err(RuleError::ReservedLabel)
+                    if label == BUCKET_LABEL && !family.kind.has_buckets() =>
+                {
+                    problems.push(Problem::ReservedLabel(BUCKET_LABEL));
+                }
+                Err(RuleError::ReservedLabel)
+                    if label == QUANTILE_LABEL && family.kind != MetricType::Summary =>
+                {
+                    problems.push(Problem::ReservedLabel(QUANTILE_LABEL));
+                }
+                _ => {}
+            }
+        }
+        problems.sort();
+        problems.dedup();
+        findings.extend(problems.into_iter().map(|problem| Finding {
+            metric: family.name.to_owned(),
+            problem,
+        }));
+    }
+    findings
+}
+
 /// Label pairs sorted by name, to compare label sets whatever their written order.
 type SortedLabels<'a> = Vec<(&'a str, Cow<'a, str>)>;
 
@@ -573,6 +670,25 @@ mod tests {
             ]
         );
         assert!(run(duplicate_series, GOOD_HISTOGRAM).is_empty());
+    }
+
+    #[test]
+    fn name_rules_are_keviq_models() {
+        let text = "# TYPE job:httpRequests_counter gauge\njob:httpRequests_counter 1\n\
+                    # TYPE wait_sum gauge\nwait_sum{statusCode=\"1\",le=\"2\",quantile=\"3\"} 1\n\
+                    # TYPE ok_seconds histogram\nok_seconds_bucket{le=\"+Inf\"} 1\nok_seconds_sum 1\nok_seconds_count 1\n";
+        assert_eq!(
+            run(names, text),
+            [
+                "job:httpRequests_counter metric names should not contain ':'",
+                "job:httpRequests_counter metric names should be written in 'snake_case' not 'camelCase'",
+                "job:httpRequests_counter metric name should not include type 'counter'",
+                "wait_sum label names should be written in 'snake_case' not 'camelCase'",
+                "wait_sum non-histogram and non-summary metrics should not have \"_sum\" suffix",
+                "wait_sum non-histogram metrics should not have \"le\" label",
+                "wait_sum non-summary metrics should not have \"quantile\" label",
+            ]
+        );
     }
 
     #[test]
