@@ -16,6 +16,7 @@
 //!
 //! Run with `cargo bench --bench metrics`.
 
+use keviq_benches::peers::{MMethod, MRender, MReq, MReqSet, MStatus, PcLabels, PcMethod};
 use keviq_benches::{CountingAlloc, heap_of};
 use std::hint::black_box;
 use std::sync::Barrier;
@@ -31,11 +32,11 @@ use keviq_runtime::{
 };
 use measured::MetricGroup as _;
 use measured::label::StaticLabelSet;
-use measured::lasso::{Rodeo, RodeoReader, ThreadedRodeo};
+use measured::lasso::{Rodeo, RodeoReader};
 use measured::metric::histogram::Thresholds;
 use measured::text::BufferedTextEncoder;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::encoding::EncodeLabelSet;
 
 // ---------------------------------------------------------------------------
 // Heap accounting
@@ -120,45 +121,6 @@ struct PcExemplar {
     request_id: &'static str,
 }
 
-/// HTTP method for `prometheus-client` (rendered by variant name).
-#[allow(clippy::upper_case_acronyms)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
-enum PcMethod {
-    GET,
-    POST,
-    PUT,
-    DELETE,
-}
-
-/// HTTP method for `measured`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, measured::FixedCardinalityLabel)]
-#[label(rename_all = "SHOUTY_SNAKE_CASE")]
-enum MMethod {
-    Get,
-    Post,
-    Put,
-    Delete,
-}
-
-/// Status for `measured` (integers are not label values there).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, measured::FixedCardinalityLabel)]
-enum MStatus {
-    #[label(rename = "200")]
-    Ok,
-    #[label(rename = "404")]
-    NotFound,
-}
-
-/// `measured` label group with a free-form (interned on demand) path.
-#[derive(Debug, Clone, Copy, measured::LabelGroup)]
-#[label(set = MReqSet)]
-struct MReq<'a> {
-    method: MMethod,
-    #[label(dynamic_with = ThreadedRodeo, default)]
-    path: &'a str,
-    status: MStatus,
-}
-
 /// `measured` label group whose paths are all known up front.
 #[derive(Debug, Clone, Copy, measured::LabelGroup)]
 #[label(set = MReqFixedSet)]
@@ -169,26 +131,11 @@ struct MReqFixed<'a> {
     status: MStatus,
 }
 
-/// `measured` group used for rendering.
-#[derive(measured::MetricGroup)]
-struct MRender {
-    /// Requests served
-    bench_http_requests_total: measured::CounterVec<MReqSet>,
-}
-
 /// `prometheus-client` labels on the hot path (static paths: no allocation per call).
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PcLabelsStatic {
     method: PcMethod,
     path: &'static str,
-    status: u16,
-}
-
-/// `prometheus-client` labels with owned, free-form paths.
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PcLabels {
-    method: PcMethod,
-    path: String,
     status: u16,
 }
 

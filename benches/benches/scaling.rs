@@ -25,6 +25,7 @@
 //! `KEVIQ_SCALING_MAX` (default 1,000,000) caps the largest render size, for a quick
 //! run. Run with `cargo bench -p keviq-benches --bench scaling`.
 
+use keviq_benches::peers::{MMethod, MRender, MReq, MReqSet, MStatus, PcLabels, PcMethod};
 use keviq_benches::{CountingAlloc, heap_of};
 use std::hint::black_box;
 use std::sync::Barrier;
@@ -38,7 +39,6 @@ use keviq_runtime::{
     Registry, Site, Str,
 };
 use measured::MetricGroup as _;
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 
 // ---------------------------------------------------------------------------
 // Heap accounting (`keviq_benches::heap_of`)
@@ -50,16 +50,6 @@ static GLOBAL: CountingAlloc = CountingAlloc;
 // ---------------------------------------------------------------------------
 // Label sets
 // ---------------------------------------------------------------------------
-
-/// HTTP method for `prometheus-client` (rendered by variant name).
-#[allow(clippy::upper_case_acronyms)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
-enum PcMethod {
-    GET,
-    POST,
-    PUT,
-    DELETE,
-}
 
 /// HTTP method for `fastmetrics` (rendered by variant name: its derive takes no
 /// rename, and `Get` vs `GET` does not change the cost).
@@ -79,51 +69,8 @@ struct FmLabels {
     status: u16,
 }
 
-/// HTTP method for `measured`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, measured::FixedCardinalityLabel)]
-#[label(rename_all = "SHOUTY_SNAKE_CASE")]
-enum MMethod {
-    Get,
-    Post,
-    Put,
-    Delete,
-}
-
-/// Status for `measured` (integers are not label values there).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, measured::FixedCardinalityLabel)]
-enum MStatus {
-    #[label(rename = "200")]
-    Ok,
-    #[label(rename = "404")]
-    NotFound,
-}
-
-/// `measured` label group with a free-form (interned on demand) path.
-#[derive(Debug, Clone, Copy, measured::LabelGroup)]
-#[label(set = MReqSet)]
-struct MReq<'a> {
-    method: MMethod,
-    #[label(dynamic_with = measured::lasso::ThreadedRodeo, default)]
-    path: &'a str,
-    status: MStatus,
-}
-
-/// `measured` group used for rendering.
-#[derive(measured::MetricGroup)]
-struct MRender {
-    /// Requests served
-    bench_http_requests_total: measured::CounterVec<MReqSet>,
-}
-
 const M_METHODS: [MMethod; 4] = [MMethod::Get, MMethod::Post, MMethod::Put, MMethod::Delete];
 const M_STATUSES: [MStatus; 2] = [MStatus::Ok, MStatus::NotFound];
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PcLabels {
-    method: PcMethod,
-    path: String,
-    status: u16,
-}
 
 const METHODS: [(HttpMethod, &str, PcMethod, FmMethod); 4] = [
     (HttpMethod::Get, "GET", PcMethod::GET, FmMethod::Get),

@@ -66,3 +66,67 @@ pub fn heap_of<T>(build: impl FnOnce() -> T) -> (T, i64) {
     COUNTING.store(false, Relaxed);
     (built, after - before)
 }
+
+/// The peers' label types, shared by the `metrics` and `scaling` benches.
+pub mod peers {
+    use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+
+    /// HTTP method for `prometheus-client` (rendered by variant name).
+    #[allow(clippy::upper_case_acronyms, missing_docs)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
+    pub enum PcMethod {
+        GET,
+        POST,
+        PUT,
+        DELETE,
+    }
+
+    /// `prometheus-client` labels with owned, free-form paths.
+    #[allow(missing_docs)]
+    #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+    pub struct PcLabels {
+        pub method: PcMethod,
+        pub path: String,
+        pub status: u16,
+    }
+
+    /// HTTP method for `measured`.
+    #[allow(missing_docs)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, measured::FixedCardinalityLabel)]
+    #[label(rename_all = "SHOUTY_SNAKE_CASE")]
+    pub enum MMethod {
+        Get,
+        Post,
+        Put,
+        Delete,
+    }
+
+    /// Status for `measured` (integers are not label values there).
+    #[allow(missing_docs)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, measured::FixedCardinalityLabel)]
+    pub enum MStatus {
+        #[label(rename = "200")]
+        Ok,
+        #[label(rename = "404")]
+        NotFound,
+    }
+
+    /// `measured` label group with a free-form (interned on demand) path.
+    #[allow(missing_docs)]
+    #[derive(Debug, Clone, Copy, measured::LabelGroup)]
+    #[label(set = MReqSet)]
+    pub struct MReq<'a> {
+        pub method: MMethod,
+        #[label(dynamic_with = measured::lasso::ThreadedRodeo, default)]
+        pub path: &'a str,
+        pub status: MStatus,
+    }
+
+    /// `measured` group used for rendering.
+    #[allow(missing_docs, missing_debug_implementations)]
+    #[derive(measured::MetricGroup)]
+    pub struct MRender {
+        /// Requests served
+        pub bench_http_requests_total: measured::CounterVec<MReqSet>,
+    }
+}
