@@ -81,6 +81,7 @@ fn cycle(c: &mut Criterion) {
         interval: Duration::from_secs(30),
         timeout: Duration::from_secs(10),
         body_limit: 16 << 20,
+        sample_limit: 0,
     });
 
     let dir = std::env::temp_dir().join(format!("keviq-bench-{}", std::process::id()));

@@ -116,6 +116,11 @@ pub const INTERVAL_VAR: &str = "SCRAPE_INTERVAL_SECONDS";
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 /// Largest `/metrics` body accepted; a larger one fails that scrape.
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// Variable holding the per-scrape sample limit ([`ScrapeConfig::sample_limit`]).
+pub const SAMPLE_LIMIT_VAR: &str = "TELEMETRY_SAMPLE_LIMIT";
+/// Sample limit when [`SAMPLE_LIMIT_VAR`] is unset: far above a keviq service's
+/// exposition, low enough that one runaway target cannot flood the store.
+pub const DEFAULT_SAMPLE_LIMIT: usize = 200_000;
 /// Variable holding the database URL.
 pub const DATABASE_URL_VAR: &str = "TELEMETRY_DATABASE_URL";
 /// The [`DATABASE_URL_VAR`] value that keeps no local store.
@@ -224,6 +229,10 @@ pub struct ScrapeConfig {
     pub timeout: Duration,
     /// Largest body accepted.
     pub body_limit: usize,
+    /// Most samples one scrape may hold, as Prometheus' `sample_limit`: a scrape
+    /// over it fails as `sample_limit_exceeded` and nothing of it is stored; `0`
+    /// for no limit.
+    pub sample_limit: usize,
 }
 
 impl ScrapeConfig {
@@ -275,11 +284,22 @@ impl ScrapeConfig {
         };
         // Below the interval, and never above 10 s: a target that slow is down.
         let timeout = (interval.mul_f64(0.8)).min(Duration::from_secs(10));
+        let sample_limit = match get(SAMPLE_LIMIT_VAR) {
+            None => DEFAULT_SAMPLE_LIMIT,
+            Some(text) => text.trim().parse::<usize>().map_err(|_| ConfigError {
+                variable: SAMPLE_LIMIT_VAR,
+                reason: format!(
+                    "`{}` is not a whole number of samples (0 for no limit)",
+                    printable(&text)
+                ),
+            })?,
+        };
         Ok(Self {
             targets,
             interval,
             timeout,
             body_limit: DEFAULT_BODY_LIMIT,
+            sample_limit,
         })
     }
 }
@@ -467,6 +487,22 @@ mod tests {
         assert_eq!(c.targets[5].to_string(), "agent-runtime:8000");
         assert_eq!(c.interval, Duration::from_secs(30));
         assert_eq!(c.timeout, Duration::from_secs(10));
+        assert_eq!(c.sample_limit, DEFAULT_SAMPLE_LIMIT);
+    }
+
+    #[test]
+    fn the_sample_limit_is_read_and_checked() {
+        let c = config(&[(SAMPLE_LIMIT_VAR, " 5000 ")]).expect("valid");
+        assert_eq!(c.sample_limit, 5000);
+        assert_eq!(
+            config(&[(SAMPLE_LIMIT_VAR, "0")]).map(|c| c.sample_limit),
+            Ok(0)
+        );
+        let err = config(&[(SAMPLE_LIMIT_VAR, "lots")]).expect_err("not a number");
+        assert_eq!(
+            err.to_string(),
+            "TELEMETRY_SAMPLE_LIMIT: `lots` is not a whole number of samples (0 for no limit)"
+        );
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub enum FailureReason {
     Parse,
     /// The connection failed while reading.
     Read,
+    /// More samples than the sample limit.
+    SampleLimitExceeded,
 }
 
 /// A failed scrape.
@@ -75,6 +77,15 @@ pub enum ScrapeError {
     /// A status other than 200.
     #[error("HTTP status {0}")]
     Status(u16),
+    /// More samples than [`ScrapeConfig::sample_limit`]: nothing of the scrape is
+    /// kept, as Prometheus does.
+    #[error("sample_limit_exceeded: {found} samples, more than the limit of {limit}")]
+    SampleLimit {
+        /// The limit.
+        limit: usize,
+        /// Samples the exposition held.
+        found: usize,
+    },
     /// The body exceeded the size limit.
     #[error("body larger than {0} bytes")]
     TooLarge(usize),
@@ -100,6 +111,7 @@ impl ScrapeError {
             Self::Encoding => FailureReason::Encoding,
             Self::Parse(_) => FailureReason::Parse,
             Self::Read(_) => FailureReason::Read,
+            Self::SampleLimit { .. } => FailureReason::SampleLimitExceeded,
         }
     }
 }
@@ -439,6 +451,13 @@ impl Scraper {
         let text = std::str::from_utf8(&bytes).map_err(|_| ScrapeError::Encoding)?;
         // Scrape mode: what Prometheus's scraper accepts is accepted here too.
         let exposition = parse_with(text, format, Mode::Scrape)?;
+        let limit = self.config.sample_limit;
+        if limit > 0 && exposition.samples.len() > limit {
+            return Err(ScrapeError::SampleLimit {
+                limit,
+                found: exposition.samples.len(),
+            });
+        }
         let mut findings: Vec<String> = exposition
             .findings
             .iter()
@@ -555,6 +574,7 @@ mod tests {
             interval: Duration::from_secs(1),
             timeout: Duration::from_secs(1),
             body_limit: 1024,
+            sample_limit: 0,
         });
         let exemplar = |le: &str, id: &str| Exemplar {
             metric: "d_bucket".into(),

@@ -106,6 +106,7 @@ async fn check_api(url: &str, with_browser: bool) {
         interval: Duration::from_secs(2),
         timeout: Duration::from_secs(1),
         body_limit: 1 << 20,
+        sample_limit: 0,
     };
     let scraper = Scraper::new(config);
 

@@ -110,6 +110,7 @@ async fn bad_targets_fail_alone_and_in_time() {
         interval: Duration::from_secs(3),
         timeout: Duration::from_secs(2),
         body_limit: 16 * 1024 * 1024,
+        sample_limit: 0,
     };
     let scraper = Scraper::new(config);
 
@@ -208,6 +209,7 @@ async fn a_target_serving_a_non_contiguous_family_stays_up_with_a_finding() {
         interval: Duration::from_secs(1),
         timeout: Duration::from_secs(1),
         body_limit: 1 << 20,
+        sample_limit: 0,
     }));
     let scrapes = scraper.scrape_all().await;
     let scrape = scrapes.first().expect("the target was scraped");
@@ -229,4 +231,40 @@ async fn a_target_serving_a_non_contiguous_family_stays_up_with_a_finding() {
         "the regrouped line is reported: {:?}",
         health.findings
     );
+}
+
+/// Prometheus' `sample_limit`: a scrape over the limit fails as a whole, named
+/// `sample_limit_exceeded`, and none of its samples is handed on; a target within
+/// the limit is scraped as usual.
+#[tokio::test]
+async fn a_scrape_over_the_sample_limit_fails_whole() {
+    let many: String = (0..50).map(|i| format!("series_{i} 1\n")).collect();
+    let many: &'static str = Box::leak(many.into_boxed_str());
+    let flood = serve(Router::new().route("/metrics", get(move || async move { many }))).await;
+    let ok = serve(Router::new().route("/metrics", get(|| async { "small 1\n" }))).await;
+    let flood = Target::parse(&flood.to_string()).expect("target");
+    let ok = Target::parse(&ok.to_string()).expect("target");
+    let scraper = std::sync::Arc::new(Scraper::new(ScrapeConfig {
+        targets: vec![flood.clone(), ok.clone()],
+        interval: Duration::from_secs(1),
+        timeout: Duration::from_secs(1),
+        body_limit: 1 << 20,
+        sample_limit: 10,
+    }));
+    let scrapes = scraper.scrape_all().await;
+    assert_eq!(
+        scrapes.len(),
+        1,
+        "only the target within the limit is handed on"
+    );
+    assert_eq!(scrapes[0].target, ok);
+    let health = scraper.health();
+    let flooded = health.iter().find(|h| h.target == flood).expect("health");
+    assert!(!flooded.up);
+    let error = flooded.last_error.as_deref().unwrap_or_default();
+    assert!(
+        error.starts_with("sample_limit_exceeded: 50 samples"),
+        "{error}"
+    );
+    assert!(health.iter().any(|h| h.target == ok && h.up));
 }
