@@ -17,11 +17,9 @@
 //! Run with `cargo bench --bench metrics`.
 
 use keviq_benches::peers::{MMethod, MRender, MReq, MReqSet, MStatus, PcLabels, PcMethod};
-use keviq_benches::{CountingAlloc, heap_of};
+use keviq_benches::{CountingAlloc, heap_of, n_threads};
 use std::hint::black_box;
-use std::sync::Barrier;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{Bencher, Criterion, Throughput, criterion_group};
@@ -660,37 +658,8 @@ fn histogram_observe(c: &mut Criterion) {
 // 4. contended_inc
 // ---------------------------------------------------------------------------
 
-/// Two threads, `iters / 2` calls of `f` each; returns the wall time from the moment
-/// both are released until both are done. Criterion divides by `iters`, so the
-/// reported time is aggregate nanoseconds per increment.
-fn two_threads(iters: u64, f: &(dyn Fn() + Sync)) -> Duration {
-    let per_thread = iters.div_ceil(2);
-    let start_line = Barrier::new(3);
-    thread::scope(|s| {
-        let workers: Vec<_> = (0..2)
-            .map(|_| {
-                s.spawn(|| {
-                    // Touch the metric once before the start, so one-time per-thread
-                    // setup (like keviq's shard claim) is not timed.
-                    f();
-                    start_line.wait();
-                    for _ in 0..per_thread {
-                        f();
-                    }
-                })
-            })
-            .collect();
-        start_line.wait();
-        let start = Instant::now();
-        for w in workers {
-            w.join().expect("worker");
-        }
-        start.elapsed()
-    })
-}
-
 fn contended(b: &mut Bencher<'_>, f: &(dyn Fn() + Sync)) {
-    b.iter_custom(|iters| two_threads(iters, f));
+    b.iter_custom(|iters| n_threads(2, iters, f));
 }
 
 fn contended_inc(c: &mut Criterion) {

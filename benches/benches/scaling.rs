@@ -26,12 +26,10 @@
 //! run. Run with `cargo bench -p keviq-benches --bench scaling`.
 
 use keviq_benches::peers::{MMethod, MRender, MReq, MReqSet, MStatus, PcLabels, PcMethod};
-use keviq_benches::{CountingAlloc, heap_of};
+use keviq_benches::{CountingAlloc, heap_of, n_threads};
 use std::hint::black_box;
-use std::sync::Barrier;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use keviq_runtime::{
@@ -141,33 +139,6 @@ fn keviq_family(
 // ---------------------------------------------------------------------------
 
 const THREADS: [usize; 4] = [1, 2, 16, 64];
-
-/// `n` threads, `iters / n` calls of `f` each; the wall time from release to the
-/// last one done. Criterion divides by `iters`: aggregate time per increment.
-fn n_threads(n: usize, iters: u64, f: &(dyn Fn() + Sync)) -> Duration {
-    let per_thread = iters.div_ceil(n as u64);
-    let start_line = Barrier::new(n + 1);
-    thread::scope(|s| {
-        let workers: Vec<_> = (0..n)
-            .map(|_| {
-                s.spawn(|| {
-                    // Per-thread setup (keviq's shard claim) is not timed.
-                    f();
-                    start_line.wait();
-                    for _ in 0..per_thread {
-                        f();
-                    }
-                })
-            })
-            .collect();
-        start_line.wait();
-        let start = Instant::now();
-        for w in workers {
-            w.join().expect("worker");
-        }
-        start.elapsed()
-    })
-}
 
 static FLOOR: AtomicU64 = AtomicU64::new(0);
 

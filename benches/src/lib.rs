@@ -1,8 +1,12 @@
 //! Shared by the criterion benchmarks in `benches/` (see BENCHMARKS.md): heap
-//! accounting through a counting global allocator.
+//! accounting through a counting global allocator, threads released together, and
+//! the peers' label types.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Barrier;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
+use std::thread;
+use std::time::{Duration, Instant};
 
 /// A global allocator that forwards to `System` and, while [`heap_of`] runs,
 /// counts the bytes that stay allocated. A bench installs it with
@@ -65,6 +69,33 @@ pub fn heap_of<T>(build: impl FnOnce() -> T) -> (T, i64) {
     let after = LIVE_BYTES.load(Relaxed);
     COUNTING.store(false, Relaxed);
     (built, after - before)
+}
+
+/// `n` threads, `iters / n` calls of `f` each; the wall time from release to the
+/// last one done. Criterion divides by `iters`: aggregate time per increment.
+pub fn n_threads(n: usize, iters: u64, f: &(dyn Fn() + Sync)) -> Duration {
+    let per_thread = iters.div_ceil(n as u64);
+    let start_line = Barrier::new(n + 1);
+    thread::scope(|s| {
+        let workers: Vec<_> = (0..n)
+            .map(|_| {
+                s.spawn(|| {
+                    // Per-thread setup (keviq's shard claim) is not timed.
+                    f();
+                    start_line.wait();
+                    for _ in 0..per_thread {
+                        f();
+                    }
+                })
+            })
+            .collect();
+        start_line.wait();
+        let start = Instant::now();
+        for w in workers {
+            w.join().expect("worker");
+        }
+        start.elapsed()
+    })
 }
 
 /// The peers' label types, shared by the `metrics` and `scaling` benches.
