@@ -404,8 +404,9 @@ async fn a_killed_service_resends_what_it_stored_and_had_not_sent() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let db = dir.join("telemetry.sqlite");
-    // The receiver's port, where nothing listens yet.
-    let port = tsdb::free_port();
+    // The receiver's port, held (nothing listens) until the receiver starts.
+    let reserved = tsdb::Reserved::new();
+    let port = reserved.number();
     let url = format!("http://127.0.0.1:{port}/api/v1/write");
 
     let mut first = spawn_telemetry(target.addr, &db, &url);
@@ -415,7 +416,7 @@ async fn a_killed_service_resends_what_it_stored_and_had_not_sent() {
     let before_kill = target.served.load(Ordering::SeqCst);
     assert!(before_kill >= 3);
 
-    let vm = Tsdb::start_on(Kind::VictoriaMetrics, port);
+    let vm = Tsdb::start_on(Kind::VictoriaMetrics, reserved);
     let mut second = spawn_telemetry(target.addr, &db, &url);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let status = tsdb::terminate(&mut second, Duration::from_secs(20));

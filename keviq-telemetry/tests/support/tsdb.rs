@@ -9,7 +9,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -27,6 +27,8 @@ pub(crate) struct Tsdb {
     dir: PathBuf,
     port: u16,
     child: Option<Child>,
+    /// Holds the port while the server is stopped.
+    reserved: Option<Reserved>,
 }
 
 pub(crate) fn free_port() -> u16 {
@@ -36,14 +38,41 @@ pub(crate) fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// A port of 127.0.0.1 held by a bound socket that does not listen: a connection to
+/// it is refused, as to a stopped server, and no other socket (the outgoing
+/// connections of tests running alongside included) is given it until it is dropped.
+pub(crate) struct Reserved(tokio::net::TcpSocket);
+
+impl Reserved {
+    /// Holds a free port.
+    pub(crate) fn new() -> Self {
+        Self::port(0).expect("hold a free port")
+    }
+
+    /// Holds `port` (a server that just stopped may leave it in TIME_WAIT, hence
+    /// SO_REUSEADDR, which the servers set too).
+    fn port(port: u16) -> std::io::Result<Self> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_reuseaddr(true)?;
+        socket.bind(SocketAddr::from(([127, 0, 0, 1], port)))?;
+        Ok(Self(socket))
+    }
+
+    /// The port held.
+    pub(crate) fn number(&self) -> u16 {
+        self.0.local_addr().expect("bound").port()
+    }
+}
+
 impl Tsdb {
     /// Starts `kind` on a free port.
     pub(crate) fn start(kind: Kind) -> Self {
-        Self::start_on(kind, free_port())
+        Self::start_on(kind, Reserved::new())
     }
 
-    /// Starts `kind` on `port`.
-    pub(crate) fn start_on(kind: Kind, port: u16) -> Self {
+    /// Starts `kind` on the port `reserved` holds.
+    pub(crate) fn start_on(kind: Kind, reserved: Reserved) -> Self {
+        let port = reserved.number();
         let dir = std::env::temp_dir().join(format!(
             "keviq-tsdb-{}-{port}-{:?}",
             std::process::id(),
@@ -56,6 +85,7 @@ impl Tsdb {
             dir,
             port,
             child: None,
+            reserved: Some(reserved),
         };
         db.resume();
         db
@@ -108,9 +138,13 @@ impl Tsdb {
                 c
             }
         };
+        let log = self.dir.join("server.log");
+        let output = std::fs::File::create(&log).expect("server log");
+        // The port is let go just before the server binds it.
+        self.reserved = None;
         let child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(output.try_clone().expect("server log"))
+            .stderr(output)
             .spawn()
             .unwrap_or_else(|e| {
                 panic!(
@@ -131,7 +165,13 @@ impl Tsdb {
             if let Some(child) = &mut self.child
                 && let Ok(Some(status)) = child.try_wait()
             {
-                panic!("{:?} exited at start-up: {status}", self.kind);
+                let said = std::fs::read_to_string(&log).unwrap_or_default();
+                let tail: Vec<&str> = said.lines().rev().take(5).collect();
+                panic!(
+                    "{:?} exited at start-up: {status}; it said:\n{}",
+                    self.kind,
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
             }
             assert!(
                 Instant::now() < deadline,
@@ -145,13 +185,22 @@ impl Tsdb {
     /// Stops the server as an operator would, with SIGTERM (both flush what they
     /// received); its data stays.
     pub(crate) fn stop(&mut self) {
+        if self.halt() {
+            self.reserved = Reserved::port(self.port).ok();
+        }
+    }
+
+    /// Stops the server, if it runs; tells whether it did.
+    fn halt(&mut self) -> bool {
         if let Some(mut child) = self.child.take() {
             if matches!(child.try_wait(), Ok(None)) {
                 let _ = terminate(&mut child, Duration::from_secs(30));
             }
             let _ = child.kill();
             let _ = child.wait();
+            return true;
         }
+        false
     }
 
     /// Makes everything received searchable (VictoriaMetrics buffers for a second).
@@ -221,7 +270,7 @@ impl Tsdb {
 
 impl Drop for Tsdb {
     fn drop(&mut self) {
-        self.stop();
+        self.halt();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
