@@ -6,6 +6,8 @@
 //! | `SCRAPE_INTERVAL_SECONDS` | `30` | seconds between two scrapes of every target (1 to 86400) |
 //! | `TELEMETRY_DATABASE_URL` | `sqlite://telemetry.sqlite` | `sqlite://PATH` or `postgres://…` |
 //! | `TELEMETRY_RETENTION_HOURS` | `24` | hours samples are kept (1 to 87600) |
+//! | `TELEMETRY_BUFFER_BYTES` | `256MiB` | bound of the scrapes waiting for the store (bytes, or `KiB`/`MiB`/`GiB`); past it the oldest are dropped and counted |
+//! | `TELEMETRY_DRAIN_SECONDS` | `15` | how long shutdown goes on writing the buffer (0 to 3600); what is left is logged and counted |
 //! | `KEVIQ_LISTEN` | `127.0.0.1:8015` | the address the API and dashboard listen on |
 //! | `TELEMETRY_REMOTE_WRITE_URL` | unset: no remote write | comma-separated `http://` remote-write 1.0 endpoints |
 //! | `TELEMETRY_REMOTE_WRITE_BEARER_TOKEN_FILE` | unset | a file holding the token of `Authorization: Bearer` |
@@ -131,6 +133,10 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://telemetry.sqlite";
 pub const RETENTION_VAR: &str = "TELEMETRY_RETENTION_HOURS";
 /// Retention when [`RETENTION_VAR`] is unset.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// Variable holding the write buffer's bound ([`StorageConfig::buffer_bytes`]).
+pub const BUFFER_BYTES_VAR: &str = "TELEMETRY_BUFFER_BYTES";
+/// Variable holding the shutdown drain limit ([`StorageConfig::drain_limit`]).
+pub const DRAIN_VAR: &str = "TELEMETRY_DRAIN_SECONDS";
 /// Variable holding the listen address (every keviq service's).
 pub const LISTEN_VAR: &str = keviq::axum::LISTEN_VAR;
 /// Where the telemetry service listens when [`LISTEN_VAR`] is unset: its published
@@ -304,6 +310,38 @@ impl ScrapeConfig {
     }
 }
 
+/// How scrapes wait for the local store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageConfig {
+    /// Most bytes of scrapes waiting for the store ([`crate::writer`]).
+    pub buffer_bytes: u64,
+    /// How long shutdown goes on writing what is buffered.
+    pub drain_limit: Duration,
+}
+
+impl StorageConfig {
+    /// Reads [`BUFFER_BYTES_VAR`] and [`DRAIN_VAR`] through `get`.
+    ///
+    /// # Errors
+    /// The first bad variable, named.
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            buffer_bytes: size(
+                BUFFER_BYTES_VAR,
+                get(BUFFER_BYTES_VAR),
+                crate::writer::DEFAULT_BUFFER_BYTES,
+            )?,
+            drain_limit: Duration::from_secs(number(
+                DRAIN_VAR,
+                get(DRAIN_VAR),
+                crate::writer::DEFAULT_DRAIN_LIMIT.as_secs(),
+                0..=3600,
+                "seconds",
+            )?),
+        })
+    }
+}
+
 /// Everything the telemetry service runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -314,6 +352,8 @@ pub struct Settings {
     pub database_url: String,
     /// How long samples are kept.
     pub retention: Duration,
+    /// The write buffer in front of the store.
+    pub storage: StorageConfig,
     /// Where the API and the dashboard listen.
     pub listen: SocketAddr,
     /// Remote write, if configured.
@@ -339,6 +379,7 @@ impl Settings {
                 .map(|url| url.trim().to_owned())
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             retention: retention_from(get(RETENTION_VAR))?,
+            storage: StorageConfig::from_vars(&get)?,
             listen: listen_from(get(LISTEN_VAR))?,
             remote_write: RemoteWriteConfig::from_vars(&get)?,
             query: QueryConfig::from_vars(&get)?,
@@ -431,6 +472,54 @@ fn parse_targets(list: &str) -> Result<Vec<Target>, ConfigError> {
 
 fn printable(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
+/// A whole number in `range`; `default` when unset.
+fn number(
+    variable: &'static str,
+    value: Option<String>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+    what: &str,
+) -> Result<u64, ConfigError> {
+    let Some(text) = value else {
+        return Ok(default);
+    };
+    match text.trim().parse::<u64>() {
+        Ok(v) if range.contains(&v) => Ok(v),
+        _ => Err(ConfigError {
+            variable,
+            reason: format!(
+                "`{}` is not a whole number of {what} from {} to {}",
+                printable(&text),
+                range.start(),
+                range.end()
+            ),
+        }),
+    }
+}
+
+/// A byte count: a whole number, optionally with `KiB`, `MiB` or `GiB`, from 4 KiB
+/// to 1 TiB; `default` when unset.
+fn size(variable: &'static str, value: Option<String>, default: u64) -> Result<u64, ConfigError> {
+    let Some(text) = value else {
+        return Ok(default);
+    };
+    let trimmed = text.trim();
+    let (digits, unit) = [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+        .into_iter()
+        .find_map(|(suffix, unit)| trimmed.strip_suffix(suffix).map(|d| (d.trim(), unit)))
+        .unwrap_or((trimmed, 1));
+    match digits.parse::<u64>().ok().and_then(|n| n.checked_mul(unit)) {
+        Some(n) if (4096..=1 << 40).contains(&n) => Ok(n),
+        _ => Err(ConfigError {
+            variable,
+            reason: format!(
+                "`{}` is not a size from 4096 bytes to 1024GiB, such as `268435456` or `256MiB`",
+                printable(&text)
+            ),
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use crate::query::PromQuery;
 use crate::remote::RemoteWrite;
 use crate::scrape::Scraper;
 use crate::store::{Store, StoreError};
-use crate::writer::{DEFAULT_BUFFER_SAMPLES, STORAGE, Writer};
+use crate::writer::{Drained, Handover, STORAGE, Writer};
 
 /// Why the telemetry service stopped.
 #[derive(Debug, thiserror::Error)]
@@ -50,39 +50,37 @@ pub struct Started {
     pub scraper: Arc<Scraper>,
     stop: watch::Sender<bool>,
     scraping: JoinHandle<()>,
-    writing: Option<JoinHandle<()>>,
+    writing: Option<(Handover, JoinHandle<Drained>)>,
     remote: Option<RemoteWrite>,
 }
 
-/// Longest [`Started::stop`] waits for the last writes (a database that is down).
-const FINAL_WRITE_LIMIT: Duration = Duration::from_secs(15);
 /// Longest [`Started::stop`] waits for the last remote writes (a receiver that is
 /// down: with a local store they are sent after the next start).
 const FINAL_SEND_LIMIT: Duration = Duration::from_secs(10);
 
 impl Started {
     /// Stops scraping (a round in progress finishes, within the scrape timeout), then
-    /// writes every scrape accepted, waiting at most 15 s for the database, then
+    /// writes every scrape buffered, for at most the drain limit
+    /// (`TELEMETRY_DRAIN_SECONDS`), logging what it could not write, then
     /// remote-writes what is pending, waiting at most 10 s for the receivers.
-    pub async fn stop(self) {
+    /// Returns what the drain left unwritten (nothing without a local store).
+    pub async fn stop(self) -> Drained {
         let _ = self.stop.send(true);
         if let Err(e) = self.scraping.await {
             tracing::error!(error = %e, "the scrape task failed");
         }
-        // The scraper's end dropped the hand-over: the writer drains it and returns.
-        if let Some(writing) = self.writing {
-            match tokio::time::timeout(FINAL_WRITE_LIMIT, writing).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "the writer task failed"),
-                Err(_) => tracing::error!(
-                    buffered = STORAGE.buffered.get(),
-                    "the database took too long: samples still buffered are not written"
-                ),
+        let mut drained = Drained::default();
+        if let Some((handover, writing)) = self.writing {
+            handover.close();
+            match writing.await {
+                Ok(left) => drained = left,
+                Err(e) => tracing::error!(error = %e, "the writer task failed"),
             }
         }
         if let Some(remote) = self.remote {
             remote.stop(FINAL_SEND_LIMIT).await;
         }
+        drained
     }
 }
 
@@ -119,13 +117,13 @@ pub async fn start(settings: Settings) -> Result<Started, DaemonError> {
 
     let (handover, writing) = match &store {
         Some(store) => {
-            let mut writer = Writer::new(store.clone(), DEFAULT_BUFFER_SAMPLES)
-                .with_handover(2 * scraper.config().targets.len());
+            let mut writer = Writer::new(store.clone(), settings.storage.buffer_bytes)
+                .with_drain_limit(settings.storage.drain_limit);
             if let Some(remote) = &remote {
                 writer = writer.with_backlog(remote.backlog().clone());
             }
             let (handover, writing) = writer.start();
-            (Some(handover), Some(writing))
+            (Some(handover.clone()), Some((handover, writing)))
         }
         None => (None, None),
     };
@@ -187,7 +185,14 @@ pub async fn run() -> Result<(), DaemonError> {
     // Installed before the server can be reached, so no signal is missed.
     let shutdown = keviq::axum::shutdown_signal();
     let served = serve(listen, started.router.clone(), shutdown).await;
-    started.stop().await;
+    let drained = started.stop().await;
+    tracing::info!(
+        samples_in = STORAGE.samples_in.get(),
+        stored = STORAGE.stored.get(),
+        dropped = STORAGE.dropped.get(),
+        unwritten_at_shutdown = drained.unwritten.samples,
+        "telemetry service stopped: every sample received is stored or counted as dropped"
+    );
     served?;
     Ok(())
 }

@@ -69,6 +69,26 @@ impl Sample {
             timestamp_ms: sample.timestamp.and_then(timestamp_ms),
         }
     }
+
+    /// The memory the sample holds: itself, its name and its labels, each heap block
+    /// counted with [`ALLOCATION_OVERHEAD`]. What the write buffer is bounded by.
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + string_bytes(&self.name) + self.labels.heap_bytes()
+    }
+}
+
+/// What the allocator spends on one heap block beyond its contents (glibc's malloc:
+/// a 16-byte header and alignment), so that the estimates of
+/// [`Sample::heap_bytes`] hold against the process's resident memory.
+pub const ALLOCATION_OVERHEAD: usize = 16;
+
+/// The heap block of a string, with [`ALLOCATION_OVERHEAD`] (none when empty).
+fn string_bytes(text: &str) -> usize {
+    if text.is_empty() {
+        0
+    } else {
+        text.len() + ALLOCATION_OVERHEAD
+    }
 }
 
 /// Every sample of an exposition, owned, in input order, each with its family's type.
@@ -99,6 +119,16 @@ pub struct Exemplar {
     pub value: f64,
     /// Its timestamp in milliseconds since the epoch, if the exposition gave one.
     pub timestamp_ms: Option<i64>,
+}
+
+impl Exemplar {
+    /// The memory the exemplar holds, as [`Sample::heap_bytes`] counts it.
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + string_bytes(&self.metric)
+            + self.series.heap_bytes()
+            + self.labels.heap_bytes()
+    }
 }
 
 /// Every exemplar of an exposition, owned, in input order (OpenMetrics only: the
@@ -204,6 +234,21 @@ impl Labels {
     /// `true` for no labels.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The heap memory of the label set (the pairs and their text), as
+    /// [`Sample::heap_bytes`] counts it.
+    pub fn heap_bytes(&self) -> usize {
+        if self.0.capacity() == 0 {
+            return 0;
+        }
+        let pairs = self.0.capacity() * std::mem::size_of::<(String, String)>();
+        let text: usize = self
+            .0
+            .iter()
+            .map(|(k, v)| string_bytes(k) + string_bytes(v))
+            .sum();
+        pairs + ALLOCATION_OVERHEAD + text
     }
 
     /// The JSON object stored in the `labels` column: `{"name":"value",...}`, sorted

@@ -143,6 +143,32 @@ struct Outcome {
     exemplars: Vec<Exemplar>,
 }
 
+impl Outcome {
+    /// The scrape to store: the target's samples followed by the three samples
+    /// Prometheus adds ([`SCRAPE_DURATION_SECONDS`], [`SCRAPE_SAMPLES_SCRAPED`], [`UP`]).
+    fn into_scrape(self) -> Scrape {
+        let up = self.samples.is_some();
+        let mut samples = self.samples.unwrap_or_default();
+        let scraped = samples.len();
+        let synthetic = |name: &str, value: f64| Sample {
+            name: name.to_owned(),
+            metric_type: keviq::MetricType::Gauge,
+            labels: crate::sample::Labels::new(),
+            value,
+            timestamp_ms: None,
+        };
+        samples.push(synthetic(SCRAPE_DURATION_SECONDS, self.took.as_secs_f64()));
+        samples.push(synthetic(SCRAPE_SAMPLES_SCRAPED, scraped as f64));
+        samples.push(synthetic(UP, if up { 1.0 } else { 0.0 }));
+        Scrape {
+            target: self.target,
+            at: self.at,
+            samples,
+            exemplars: self.exemplars,
+        }
+    }
+}
+
 /// The samples of one successful scrape.
 #[derive(Debug, Clone)]
 pub struct Scrape {
@@ -157,6 +183,22 @@ pub struct Scrape {
     /// replaces it: kept once, not once per scrape), at most
     /// [`MAX_EXEMPLARS_PER_SCRAPE`].
     pub exemplars: Vec<Exemplar>,
+}
+
+impl Scrape {
+    /// The memory the scrape holds (its samples and exemplars, as
+    /// [`Sample::heap_bytes`] counts them): what the write buffer is bounded by.
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.samples.iter().map(Sample::heap_bytes).sum::<usize>()
+            + self
+                .exemplars
+                .iter()
+                .map(Exemplar::heap_bytes)
+                .sum::<usize>()
+            + (self.samples.capacity() - self.samples.len()) * std::mem::size_of::<Sample>()
+            + (self.exemplars.capacity() - self.exemplars.len()) * std::mem::size_of::<Exemplar>()
+    }
 }
 
 /// The health of one target, as of its last scrape.
@@ -286,18 +328,19 @@ impl Scraper {
     /// Scrapes every target concurrently and returns the successful scrapes; failures
     /// are recorded in the targets' health and the scraper's metrics.
     pub async fn scrape_all(self: &Arc<Self>) -> Vec<Scrape> {
-        self.round()
-            .await
-            .into_iter()
-            .filter_map(|o| {
-                Some(Scrape {
-                    samples: o.samples?,
+        let mut scrapes = Vec::new();
+        self.round(|o| {
+            if let Some(samples) = o.samples {
+                scrapes.push(Scrape {
+                    samples,
                     target: o.target,
                     at: o.at,
                     exemplars: o.exemplars,
-                })
-            })
-            .collect()
+                });
+            }
+        })
+        .await;
+        scrapes
     }
 
     /// Scrapes every target concurrently, as [`Scraper::scrape_all`], and returns one
@@ -306,34 +349,14 @@ impl Scraper {
     /// [`SCRAPE_SAMPLES_SCRAPED`] and, last, [`UP`] (`1`, or `0` for a failed scrape,
     /// which has these three samples alone). What is stored and remote-written.
     pub async fn scrape_round(self: &Arc<Self>) -> Vec<Scrape> {
-        self.round()
-            .await
-            .into_iter()
-            .map(|o| {
-                let up = o.samples.is_some();
-                let mut samples = o.samples.unwrap_or_default();
-                let scraped = samples.len();
-                let synthetic = |name: &str, value: f64| Sample {
-                    name: name.to_owned(),
-                    metric_type: keviq::MetricType::Gauge,
-                    labels: crate::sample::Labels::new(),
-                    value,
-                    timestamp_ms: None,
-                };
-                samples.push(synthetic(SCRAPE_DURATION_SECONDS, o.took.as_secs_f64()));
-                samples.push(synthetic(SCRAPE_SAMPLES_SCRAPED, scraped as f64));
-                samples.push(synthetic(UP, if up { 1.0 } else { 0.0 }));
-                Scrape {
-                    target: o.target,
-                    at: o.at,
-                    samples,
-                    exemplars: o.exemplars,
-                }
-            })
-            .collect()
+        let mut scrapes = Vec::new();
+        self.round(|o| scrapes.push(o.into_scrape())).await;
+        scrapes
     }
 
-    async fn round(self: &Arc<Self>) -> Vec<Outcome> {
+    /// Scrapes every target at once, handing each outcome to `each` as soon as it
+    /// completes (a scrape never waits in memory for the round's slowest target).
+    async fn round(self: &Arc<Self>, mut each: impl FnMut(Outcome)) {
         let mut tasks = JoinSet::new();
         for target in self.config.targets.clone() {
             let scraper = Arc::clone(self);
@@ -359,10 +382,9 @@ impl Scraper {
                 }
             });
         }
-        let mut outcomes = Vec::new();
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok(outcome) => outcomes.push(outcome),
+                Ok(outcome) => each(outcome),
                 Err(e) => tracing::error!(error = %e, "a scrape task failed"),
             }
         }
@@ -374,7 +396,6 @@ impl Scraper {
             .filter(|h| h.up)
             .count();
         SCRAPER.targets_up.set(up as i64);
-        outcomes
     }
 
     /// The exemplars of a scrape that differ from the last one seen on their series,
@@ -530,11 +551,7 @@ impl Scraper {
         loop {
             tokio::select! {
                 () = &mut shutdown => return,
-                _ = ticks.tick() => {
-                    for scrape in self.scrape_round().await {
-                        sink(scrape);
-                    }
-                }
+                _ = ticks.tick() => self.round(|o| sink(o.into_scrape())).await,
             }
         }
     }

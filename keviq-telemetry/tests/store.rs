@@ -11,7 +11,7 @@ use keviq_telemetry::config::Target;
 use keviq_telemetry::sample::{Exemplar, Sample};
 use keviq_telemetry::scrape::Scrape;
 use keviq_telemetry::store::{ExemplarQuery, SampleQuery, Store, epoch_ms};
-use keviq_telemetry::writer::Writer;
+use keviq_telemetry::writer::{Admission, Amount, Writer};
 
 fn scrape(target: &str, at: SystemTime, n: usize) -> Scrape {
     let samples = (0..n)
@@ -316,23 +316,50 @@ async fn unsupported_url_is_refused_with_the_variable_named() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn buffered_scrapes_survive_a_database_outage() {
+async fn buffered_scrapes_survive_a_database_outage_and_a_full_buffer_drops_the_oldest() {
     let mut pg = postgres::Postgres::start();
     let store = Store::connect(&pg.url()).await.expect("connect");
-    let mut writer = Writer::new(store.clone(), 1_000);
+    let at = SystemTime::now();
+    let size = scrape("10.0.0.1:8000", at, 200).heap_bytes() as u64;
+    // Room for three scrapes of 200 samples.
+    let mut writer = Writer::new(store.clone(), 3 * size + size / 2);
+    let handover = writer.handover();
 
-    assert!(writer.accept(scrape("10.0.0.1:8000", SystemTime::now(), 100)));
+    handover.send(scrape("10.0.0.1:8000", at, 100));
     assert_eq!(writer.flush().await.expect("flush"), 100);
 
     pg.stop();
-    for _ in 0..3 {
-        assert!(writer.accept(scrape("10.0.0.1:8000", SystemTime::now(), 200)));
+    for i in 1..=3 {
+        let queued = handover.send(scrape(&format!("10.0.0.{i}:8000"), at, 200));
+        assert_eq!(
+            queued,
+            Admission::Queued {
+                evicted: Amount::default()
+            }
+        );
         assert!(writer.flush().await.is_err(), "the database is down");
     }
-    assert_eq!(writer.pending_samples(), 600);
-    // The buffer is full: a new scrape is refused, the buffered ones are kept.
-    assert!(!writer.accept(scrape("10.0.0.1:8000", SystemTime::now(), 500)));
-    assert_eq!(writer.pending_samples(), 600);
+    assert_eq!(writer.buffered().samples, 600);
+    assert!(writer.buffered().bytes <= 3 * size);
+    // The buffer is full: the oldest scrape (10.0.0.1) makes room for the new one.
+    let queued = handover.send(scrape("10.0.0.4:8000", at, 200));
+    assert_eq!(
+        queued,
+        Admission::Queued {
+            evicted: Amount {
+                scrapes: 1,
+                samples: 200,
+                bytes: size
+            }
+        }
+    );
+    assert_eq!(writer.buffered().samples, 600);
+    // A scrape larger than the whole buffer is refused, the buffered ones kept.
+    assert_eq!(
+        handover.send(scrape("10.0.0.5:8000", at, 1_000)),
+        Admission::Refused
+    );
+    assert_eq!(writer.buffered().samples, 600);
 
     pg.resume();
     let mut written = None;
@@ -348,6 +375,21 @@ async fn buffered_scrapes_survive_a_database_outage() {
         Some(600),
         "every buffered sample is written once the database is back"
     );
-    assert_eq!(writer.pending_samples(), 0);
+    assert_eq!(writer.buffered(), Amount::default());
     assert_eq!(store.count().await.expect("count"), 700);
+    // 10.0.0.1 has its first scrape only: its second was the one dropped.
+    let rows = store.rows_between(0, i64::MAX).await.expect("rows");
+    let mut per_target = std::collections::BTreeMap::<String, usize>::new();
+    for (_, row) in &rows {
+        *per_target.entry(row.target.clone()).or_default() += 1;
+    }
+    assert_eq!(
+        per_target.into_iter().collect::<Vec<_>>(),
+        [
+            ("10.0.0.1:8000".to_owned(), 100),
+            ("10.0.0.2:8000".to_owned(), 200),
+            ("10.0.0.3:8000".to_owned(), 200),
+            ("10.0.0.4:8000".to_owned(), 200),
+        ]
+    );
 }

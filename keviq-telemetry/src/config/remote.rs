@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::Uri;
 use http::header::{HeaderName, HeaderValue};
 
-use super::{ConfigError, printable};
+use super::{ConfigError, number, printable, size};
 
 /// Variable holding the remote-write endpoints.
 pub const REMOTE_WRITE_URL_VAR: &str = "TELEMETRY_REMOTE_WRITE_URL";
@@ -213,52 +213,6 @@ impl Shard {
     }
 }
 
-fn number(
-    variable: &'static str,
-    value: Option<String>,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-    what: &str,
-) -> Result<u64, ConfigError> {
-    let Some(text) = value else {
-        return Ok(default);
-    };
-    match text.trim().parse::<u64>() {
-        Ok(v) if range.contains(&v) => Ok(v),
-        _ => Err(ConfigError {
-            variable,
-            reason: format!(
-                "`{}` is not a whole number of {what} from {} to {}",
-                printable(&text),
-                range.start(),
-                range.end()
-            ),
-        }),
-    }
-}
-
-/// A byte count: a whole number, optionally with `KiB`, `MiB` or `GiB`.
-fn bytes(value: Option<String>) -> Result<u64, ConfigError> {
-    let Some(text) = value else {
-        return Ok(DEFAULT_QUEUE_BYTES);
-    };
-    let trimmed = text.trim();
-    let (digits, unit) = [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
-        .into_iter()
-        .find_map(|(suffix, unit)| trimmed.strip_suffix(suffix).map(|d| (d.trim(), unit)))
-        .unwrap_or((trimmed, 1));
-    match digits.parse::<u64>().ok().and_then(|n| n.checked_mul(unit)) {
-        Some(n) if (4096..=1 << 40).contains(&n) => Ok(n),
-        _ => Err(ConfigError {
-            variable: QUEUE_BYTES_VAR,
-            reason: format!(
-                "`{}` is not a size from 4096 bytes to 1024GiB, such as `268435456` or `256MiB`",
-                printable(&text)
-            ),
-        }),
-    }
-}
-
 fn headers(value: Option<String>) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
     let Some(text) = value else {
         return Ok(Vec::new());
@@ -346,7 +300,7 @@ impl RemoteWriteConfig {
                 1..=100_000,
                 "samples",
             )? as usize,
-            queue_bytes: bytes(get(QUEUE_BYTES_VAR))?,
+            queue_bytes: size(QUEUE_BYTES_VAR, get(QUEUE_BYTES_VAR), DEFAULT_QUEUE_BYTES)?,
         }))
     }
 }
