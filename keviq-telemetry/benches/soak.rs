@@ -11,6 +11,8 @@
 //! SOAK_SERIES=990000 SOAK_SECONDS=30 cargo bench -p keviq-telemetry --bench soak
 //! ```
 
+#[path = "../tests/support/serve.rs"]
+mod serve;
 #[path = "../tests/support/tsdb.rs"]
 #[allow(dead_code)]
 mod tsdb;
@@ -23,6 +25,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
+
+use serve::serve;
 
 /// The bound the soak configures.
 const BUFFER_BYTES: u64 = 64 << 20;
@@ -51,12 +55,7 @@ async fn target(series: u64) -> SocketAddr {
             async move { ([("content-type", "text/plain; version=0.0.4")], body) }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
+    serve(router).await
 }
 
 fn spawn(target: SocketAddr, db: &Path, listen: u16) -> Child {

@@ -7,6 +7,8 @@
 
 #[path = "support/postgres.rs"]
 mod postgres;
+#[path = "support/serve.rs"]
+mod serve;
 #[allow(dead_code)]
 #[path = "support/tsdb.rs"]
 mod tsdb;
@@ -15,7 +17,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -27,6 +29,8 @@ use keviq_telemetry::config::{
 use keviq_telemetry::scrape::{Scrape, Scraper};
 use keviq_telemetry::store::Store;
 use keviq_telemetry::writer::{Admission, Amount, Writer};
+
+use serve::serve;
 
 /// A target serving `series` counter series, counting the scrapes it answers; once
 /// `hang` is set it answers no more (its scrapes time out).
@@ -56,12 +60,10 @@ async fn big_target(series: usize) -> BigTarget {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    BigTarget { addr, hang }
+    BigTarget {
+        addr: serve(router).await,
+        hang,
+    }
 }
 
 /// One real scrape of `target`.

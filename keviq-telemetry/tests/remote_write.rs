@@ -5,6 +5,8 @@
 //! Every target here serves counters whose value is the number of the scrape, so a
 //! receiver's samples say exactly which scrapes arrived, in which order.
 
+#[path = "support/serve.rs"]
+mod serve;
 #[path = "support/tsdb.rs"]
 #[allow(dead_code)]
 mod tsdb;
@@ -28,6 +30,8 @@ use keviq_telemetry::remote::REMOTE;
 use keviq_telemetry::remote::proto::{STALE_NAN_BITS, WriteRequest};
 use prost::Message;
 use tsdb::{Kind, Tsdb};
+
+use serve::serve;
 
 /// Counter series each test target serves.
 const SERIES: usize = 5;
@@ -60,15 +64,6 @@ async fn test_target(vanish_after: u64) -> TestTarget {
     );
     let addr = serve(router).await;
     TestTarget { addr, served }
-}
-
-async fn serve(router: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
 }
 
 /// The telemetry service in this process, scraping `target` every second.

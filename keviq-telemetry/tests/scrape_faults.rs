@@ -2,6 +2,8 @@
 //! healthy keviq service next to them is scraped normally. All servers are real, on
 //! 127.0.0.1.
 
+#[path = "support/serve.rs"]
+mod serve;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -13,16 +15,11 @@ use keviq_telemetry::scrape::{FailureReason, Scraper};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
+use serve::serve;
+
 #[keviq::service(name = "healthy")]
 fn healthy() -> Router {
     Router::new().route("/api", get(|| async { "ok" }))
-}
-
-async fn serve(router: Router) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
 }
 
 /// A raw TCP server: `respond` runs on every accepted connection.
