@@ -4,7 +4,14 @@
 //! target's health over a window ([`WindowIncreases::health`]).
 //!
 //! They follow PromQL's `increase` and `histogram_quantile`, without extrapolation to
-//! the window's edges. The API's handlers fetch the rows and call these.
+//! the window's edges. The database does the reading ([`Store::slot_sums`]): a
+//! window is cut into [`Slots`], and per target it returns a metric's sum over its
+//! series (per bucket bound for a histogram) at the first scrape of the window and
+//! the last of every slot. [`slot_increases`] turns those sums into increases per
+//! slot, counting a drop as a reset, so a request reads a bounded number of rows
+//! however long the fleet has run: targets × slots (× bucket bounds).
+//!
+//! [`Store::slot_sums`]: crate::store::Store::slot_sums
 //!
 //! ```
 //! use keviq_telemetry::analytics::{histogram_quantile, increase};
@@ -17,10 +24,7 @@
 
 use std::collections::BTreeMap;
 
-use keviq::model::BUCKET_LABEL;
-
-use crate::sample::Labels;
-use crate::store::StoredSample;
+use crate::store::{ScrapeSum, Slots};
 
 /// How much a counter grew between two consecutive values: the difference, or after
 /// a drop (a reset: the process restarted and counted up from zero again) the new
@@ -119,83 +123,131 @@ pub fn merge_buckets(series: impl IntoIterator<Item = (f64, f64)>) -> Vec<(f64, 
 /// Each target's first scrape in a window, milliseconds since the epoch.
 pub type FirstScrapes = BTreeMap<String, i64>;
 
-/// One series over a window: the samples of one target with one name and label set.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Series<'a> {
-    /// `host:port` of the target.
-    pub target: &'a str,
-    /// The sample name.
-    pub name: &'a str,
-    /// The labels.
-    pub labels: &'a Labels,
-    /// `(scrape time in ms, value)`, in time order.
-    pub points: Vec<(i64, f64)>,
-}
-
-impl Series<'_> {
-    /// The counter's increase over the series ([`increase`]).
-    pub fn increase(&self) -> f64 {
-        self.points.windows(2).map(|w| delta(w[0].1, w[1].1)).sum()
+/// The increase in each slot (oldest first) of a counter given by its values at
+/// successive scrapes (time order): each increase between two scrapes counts in
+/// the slot of the later one, a drop counts as a reset. A counter whose first
+/// scrape comes after `first_ms` (its target's first scrape in the window) was
+/// created in between, at zero: its first value counts as an increase.
+///
+/// ```
+/// use keviq_telemetry::analytics::slot_increases;
+/// use keviq_telemetry::store::Slots;
+///
+/// let slots = Slots { until_ms: 120_000, step_ms: 60_000, count: 2 };
+/// // 10 → 15 in the first minute; a restart, then 3 in the second.
+/// let points = [(1_000, 10.0), (50_000, 15.0), (90_000, 3.0)];
+/// assert_eq!(slot_increases(&points, Some(1_000), &slots), [5.0, 3.0]);
+/// // First seen after its target's first scrape: it counts from zero.
+/// assert_eq!(slot_increases(&points[2..], Some(1_000), &slots), [0.0, 3.0]);
+/// ```
+pub fn slot_increases(points: &[(i64, f64)], first_ms: Option<i64>, slots: &Slots) -> Vec<f64> {
+    let count = usize::try_from(slots.count.max(1)).unwrap_or(1);
+    let mut increases = vec![0.0; count];
+    let born = first_ms.is_some_and(|first| points.first().is_some_and(|p| p.0 > first));
+    let mut prev = born.then_some(0.0);
+    for &(ts_ms, value) in points {
+        if let (Some(p), Some(slot)) = (prev, slots.slot_of(ts_ms))
+            && let Some(i) = usize::try_from(slot)
+                .ok()
+                .and_then(|s| (count - 1).checked_sub(s))
+        {
+            increases[i] += delta(p, value);
+        }
+        prev = Some(value);
     }
+    increases
 }
 
-/// Groups rows in time order (as the store returns them) into series. A series
-/// first seen after its target's first scrape in the window was created in between,
-/// at zero: it starts with a zero point at its first scrape time, so its first value
-/// counts as an increase.
-pub fn series<'a>(rows: &'a [StoredSample], first_scrapes: &FirstScrapes) -> Vec<Series<'a>> {
-    // Target, name, labels: what makes a series.
-    type Key<'a> = (&'a str, &'a str, &'a Labels);
-    let mut grouped: BTreeMap<Key<'_>, Vec<(i64, f64)>> = BTreeMap::new();
-    for r in rows {
-        grouped
-            .entry((&r.target, &r.sample.name, &r.sample.labels))
+/// A target and, for a histogram, a bucket bound (`le`).
+type SumKey<'a> = (&'a str, Option<&'a str>);
+
+/// `(scrape time in ms, sum)`, in time order.
+type SumPoints = Vec<(i64, f64)>;
+
+/// The sums of one metric grouped per target and bucket bound, in time order.
+fn grouped(sums: &[ScrapeSum]) -> BTreeMap<SumKey<'_>, SumPoints> {
+    let mut groups: BTreeMap<SumKey<'_>, SumPoints> = BTreeMap::new();
+    for s in sums {
+        groups
+            .entry((&s.target, s.le.as_deref()))
             .or_default()
-            .push((r.ts_ms, r.sample.value));
+            .push((s.ts_ms, s.sum));
     }
-    grouped
-        .into_iter()
-        .map(|((target, name, labels), mut points)| {
-            if let (Some(first), Some(&(born, _))) = (first_scrapes.get(target), points.first())
-                && born > *first
-            {
-                points.insert(0, (born, 0.0));
-            }
-            Series {
-                target,
-                name,
-                labels,
-                points,
-            }
-        })
-        .collect()
+    for points in groups.values_mut() {
+        points.sort_by_key(|p| p.0);
+    }
+    groups
 }
 
-/// Per target: the increases of its series of a counter, summed.
-pub fn increases_by_target(series: &[Series<'_>]) -> BTreeMap<String, f64> {
-    let mut totals = BTreeMap::new();
-    for s in series {
-        *totals.entry(s.target.to_owned()).or_insert(0.0) += s.increase();
+/// Per target: a counter's increase in each slot, oldest first ([`slot_increases`]),
+/// from its sums over the target's series ([`Store::slot_sums`]).
+///
+/// [`Store::slot_sums`]: crate::store::Store::slot_sums
+pub fn counter_slots(
+    sums: &[ScrapeSum],
+    first: &FirstScrapes,
+    slots: &Slots,
+) -> BTreeMap<String, Vec<f64>> {
+    let mut by_target: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for ((target, _), points) in grouped(sums) {
+        let increases = slot_increases(&points, first.get(target).copied(), slots);
+        let total = by_target
+            .entry(target.to_owned())
+            .or_insert_with(|| vec![0.0; increases.len()]);
+        for (t, i) in total.iter_mut().zip(increases) {
+            *t += i;
+        }
     }
-    totals
+    by_target
 }
 
-/// Per target: the increases of its `_bucket` series over a window, merged into one
-/// cumulative histogram by bound ([`merge_buckets`]). A series without a numeric
-/// `le` is left out.
-pub fn buckets_by_target(series: &[Series<'_>]) -> BTreeMap<String, Vec<(f64, f64)>> {
-    let mut by_target: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-    for s in series {
-        if let Some(le) = s.labels.get(BUCKET_LABEL).and_then(bucket_bound) {
-            by_target
-                .entry(s.target.to_owned())
-                .or_default()
-                .push((le, s.increase()));
+/// Per target: a histogram's bucket increases in each slot, oldest first, as one
+/// cumulative histogram per slot ([`merge_buckets`]), from its `_bucket` sums per
+/// bound. A bound that is not a number (`le`) is left out.
+pub fn bucket_slots(
+    sums: &[ScrapeSum],
+    first: &FirstScrapes,
+    slots: &Slots,
+) -> BTreeMap<String, Vec<Vec<(f64, f64)>>> {
+    let mut by_target: BTreeMap<String, Vec<Vec<(f64, f64)>>> = BTreeMap::new();
+    for ((target, le), points) in grouped(sums) {
+        let Some(bound) = le.and_then(bucket_bound) else {
+            continue;
+        };
+        let increases = slot_increases(&points, first.get(target).copied(), slots);
+        let per_slot = by_target
+            .entry(target.to_owned())
+            .or_insert_with(|| vec![Vec::new(); increases.len()]);
+        for (slot, increase) in per_slot.iter_mut().zip(increases) {
+            slot.push((bound, increase));
         }
     }
     by_target
         .into_iter()
-        .map(|(target, buckets)| (target, merge_buckets(buckets)))
+        .map(|(target, per_slot)| (target, per_slot.into_iter().map(merge_buckets).collect()))
+        .collect()
+}
+
+/// Per target: the slots' increases added up (the window's).
+pub fn window_totals(per_slot: &BTreeMap<String, Vec<f64>>) -> BTreeMap<String, f64> {
+    per_slot
+        .iter()
+        .map(|(target, slots)| (target.clone(), slots.iter().sum()))
+        .collect()
+}
+
+/// Per target: the slots' histograms merged into the window's.
+pub fn window_buckets(
+    per_slot: &BTreeMap<String, Vec<Vec<(f64, f64)>>>,
+) -> BTreeMap<String, Vec<(f64, f64)>> {
+    per_slot
+        .iter()
+        .map(|(target, slots)| {
+            (
+                target.clone(),
+                merge_buckets(slots.iter().flatten().copied()),
+            )
+        })
         .collect()
 }
 
@@ -206,54 +258,6 @@ pub fn covered_seconds(window: f64, first_ms: Option<i64>, until_ms: i64) -> f64
     first_ms.map_or(window, |first| {
         ((until_ms - first) as f64 / 1000.0).clamp(1.0, window)
     })
-}
-
-/// A counter's rate per second in each of the 60 minutes up to `until_ms` (oldest
-/// first), for one target: each increase between consecutive scrapes of a series
-/// counts in the minute of the later scrape.
-pub fn per_minute_rate(series: &[Series<'_>], target: &str, until_ms: i64) -> Vec<f64> {
-    let mut minutes = vec![0.0; 60];
-    for s in series.iter().filter(|s| s.target == target) {
-        for w in s.points.windows(2) {
-            let age = until_ms - w[1].0;
-            let slot = 59 - (age / 60_000).clamp(0, 59) as usize;
-            minutes[slot] += delta(w[0].1, w[1].1) / 60.0;
-        }
-    }
-    minutes
-}
-
-/// A histogram's quantiles in each of the 60 minutes up to `until_ms` (oldest
-/// first), for one target's `_bucket` series: each bucket increase between
-/// consecutive scrapes counts in the minute of the later scrape, as in
-/// [`per_minute_rate`]; a minute without observations is `None`.
-pub fn per_minute_quantiles(
-    series: &[Series<'_>],
-    target: &str,
-    until_ms: i64,
-    quantiles: &[f64],
-) -> Vec<Vec<Option<f64>>> {
-    let mut minutes: Vec<Vec<(f64, f64)>> = vec![Vec::new(); 60];
-    for s in series.iter().filter(|s| s.target == target) {
-        let Some(le) = s.labels.get(BUCKET_LABEL).and_then(bucket_bound) else {
-            continue;
-        };
-        for w in s.points.windows(2) {
-            let age = until_ms - w[1].0;
-            let slot = 59 - (age / 60_000).clamp(0, 59) as usize;
-            minutes[slot].push((le, delta(w[0].1, w[1].1)));
-        }
-    }
-    minutes
-        .into_iter()
-        .map(|buckets| {
-            let merged = merge_buckets(buckets);
-            quantiles
-                .iter()
-                .map(|&q| histogram_quantile(q, &merged))
-                .collect()
-        })
-        .collect()
 }
 
 /// One target's health over a window, as the dashboard shows it (and as
@@ -288,7 +292,7 @@ pub struct WindowIncreases {
     pub errors: BTreeMap<String, f64>,
     /// Increase of the agent invocation counter (only targets that serve it).
     pub invocations: BTreeMap<String, f64>,
-    /// Request-duration histogram, merged over paths and methods ([`buckets_by_target`]).
+    /// Request-duration histogram, merged over paths and methods ([`window_buckets`]).
     pub latency_buckets: BTreeMap<String, Vec<(f64, f64)>>,
 }
 
@@ -317,22 +321,14 @@ impl WindowIncreases {
 
 #[cfg(test)]
 mod tests {
-    use keviq::MetricType;
-
     use super::*;
-    use crate::sample::Sample;
 
-    fn row(target: &str, labels: &[(&str, &str)], ts_ms: i64, value: f64) -> StoredSample {
-        StoredSample {
+    fn sum(target: &str, le: Option<&str>, ts_ms: i64, sum: f64) -> ScrapeSum {
+        ScrapeSum {
             target: target.to_owned(),
             ts_ms,
-            sample: Sample {
-                name: "x_total".to_owned(),
-                metric_type: MetricType::Unknown,
-                labels: labels.iter().copied().collect(),
-                value,
-                timestamp_ms: None,
-            },
+            le: le.map(str::to_owned),
+            sum,
         }
     }
 
@@ -389,79 +385,84 @@ mod tests {
     }
 
     #[test]
-    fn series_are_grouped_by_target_and_label_set_and_born_at_zero() {
-        let rows = [
-            row("a:1", &[("p", "/"), ("m", "GET")], 1_000, 5.0),
-            row("a:1", &[("m", "GET"), ("p", "/")], 2_000, 7.0),
-            // First seen at the second scrape: created in between, at zero.
-            row("a:1", &[("p", "/new")], 2_000, 4.0),
-            row("b:1", &[("p", "/")], 1_000, 9.0),
-        ];
-        let first: FirstScrapes = [("a:1".to_owned(), 1_000), ("b:1".to_owned(), 1_000)].into();
-        let series = series(&rows, &first);
-        assert_eq!(series.len(), 3);
-        assert_eq!(series[0].points, [(1_000, 5.0), (2_000, 7.0)]);
-        assert_eq!(series[1].points, [(2_000, 0.0), (2_000, 4.0)]);
-        let totals = increases_by_target(&series);
-        assert_eq!(totals["a:1"], 2.0 + 4.0);
-        assert_eq!(totals["b:1"], 0.0);
+    fn slots_count_from_the_newest_and_exclude_the_window_start() {
+        let slots = Slots {
+            until_ms: 3_600_000,
+            step_ms: 60_000,
+            count: 60,
+        };
+        assert_eq!(slots.since_ms(), 0);
+        assert_eq!(slots.slot_of(3_600_000), Some(0));
+        assert_eq!(slots.slot_of(3_540_001), Some(0));
+        assert_eq!(slots.slot_of(3_540_000), Some(1));
+        assert_eq!(slots.slot_of(1), Some(59));
+        assert_eq!((slots.slot_of(0), slots.slot_of(3_600_001)), (None, None));
     }
 
     #[test]
-    fn bucket_series_merge_into_one_histogram_per_target() {
-        let rows = [
-            row("a:1", &[("p", "/x"), ("le", "5")], 0, 1.0),
-            row("a:1", &[("p", "/x"), ("le", "+Inf")], 0, 1.0),
-            row("a:1", &[("p", "/y"), ("le", "5")], 0, 0.0),
-            row("a:1", &[("p", "/y"), ("le", "+Inf")], 0, 2.0),
-            row("a:1", &[("p", "/x"), ("le", "5")], 10, 4.0),
-            row("a:1", &[("p", "/x"), ("le", "+Inf")], 10, 5.0),
-            row("a:1", &[("p", "/y"), ("le", "5")], 10, 1.0),
-            row("a:1", &[("p", "/y"), ("le", "+Inf")], 10, 4.0),
-            row("a:1", &[("p", "/z"), ("le", "bad")], 10, 4.0),
+    fn increases_land_in_the_slot_of_the_later_scrape() {
+        let slots = Slots {
+            until_ms: 3_600_000,
+            step_ms: 60_000,
+            count: 60,
+        };
+        let points = [
+            (3_600_000 - 150_000, 10.0),
+            (3_600_000 - 90_000, 70.0),
+            (3_600_000 - 30_000, 10.0),
         ];
-        let buckets = buckets_by_target(&series(&rows, &FirstScrapes::new()));
-        assert_eq!(
-            buckets["a:1"],
-            [(5.0, 3.0 + 1.0), (f64::INFINITY, 4.0 + 2.0)]
-        );
-    }
-
-    #[test]
-    fn per_minute_rates_land_in_the_minute_of_the_later_scrape() {
-        let until = 3_600_000;
-        let rows = [
-            row("a:1", &[], until - 150_000, 10.0),
-            row("a:1", &[], until - 90_000, 70.0),
-            row("a:1", &[], until - 30_000, 10.0),
-            row("b:1", &[], until - 30_000, 99.0),
-        ];
-        let minutes = per_minute_rate(&series(&rows, &FirstScrapes::new()), "a:1", until);
+        let minutes = slot_increases(&points, Some(3_600_000 - 150_000), &slots);
         assert_eq!(minutes.len(), 60);
-        assert_eq!(minutes[58], 60.0 / 60.0);
-        assert_eq!(minutes[59], 10.0 / 60.0, "a reset counts the new value");
-        assert!((minutes.iter().sum::<f64>() - 70.0 / 60.0).abs() < 1e-12);
+        assert_eq!(minutes[58], 60.0);
+        assert_eq!(minutes[59], 10.0, "a reset counts the new value");
+        assert_eq!(minutes.iter().sum::<f64>(), 70.0);
+        assert_eq!(slot_increases(&[], Some(0), &slots), vec![0.0; 60]);
     }
 
     #[test]
-    fn per_minute_quantiles_follow_each_minutes_bucket_increases() {
-        let until = 3_600_000;
-        let mut rows = Vec::new();
+    fn counters_born_after_the_first_scrape_count_from_zero() {
+        let slots = Slots {
+            until_ms: 10_000,
+            step_ms: 10_000,
+            count: 1,
+        };
+        let sums = [
+            sum("a:1", None, 2_000, 5.0),
+            sum("a:1", None, 4_000, 7.0),
+            // First seen after its target's first scrape: created in between.
+            sum("b:1", None, 4_000, 4.0),
+        ];
+        let first: FirstScrapes = [("a:1".to_owned(), 2_000), ("b:1".to_owned(), 2_000)].into();
+        let totals = window_totals(&counter_slots(&sums, &first, &slots));
+        assert_eq!(totals["a:1"], 2.0);
+        assert_eq!(totals["b:1"], 4.0);
+        let unknown_first = window_totals(&counter_slots(&sums, &FirstScrapes::new(), &slots));
+        assert_eq!(unknown_first["b:1"], 0.0);
+    }
+
+    #[test]
+    fn bucket_sums_become_one_histogram_per_slot_and_target() {
+        let slots = Slots {
+            until_ms: 180_000,
+            step_ms: 60_000,
+            count: 3,
+        };
+        let mut sums = Vec::new();
         for (le, values) in [("10", [0.0, 4.0, 4.0]), ("+Inf", [0.0, 4.0, 8.0])] {
-            for (ago, value) in [150_000, 90_000, 30_000].into_iter().zip(values) {
-                rows.push(row("a:1", &[("le", le)], until - ago, value));
+            for (ts, value) in [30_000, 90_000, 150_000].into_iter().zip(values) {
+                sums.push(sum("a:1", Some(le), ts, value));
             }
         }
-        rows.sort_by_key(|r| r.ts_ms);
-        let q = per_minute_quantiles(&series(&rows, &FirstScrapes::new()), "a:1", until, &[0.5]);
-        assert_eq!(q.len(), 60);
-        assert_eq!(q[58], vec![Some(5.0)], "all four under 10");
-        assert_eq!(
-            q[59],
-            vec![Some(10.0)],
-            "all four above 10: the highest finite bound"
-        );
-        assert_eq!(q[0], vec![None]);
+        sums.push(sum("a:1", Some("bad"), 150_000, 9.0));
+        let first: FirstScrapes = [("a:1".to_owned(), 30_000)].into();
+        let per_slot = &bucket_slots(&sums, &first, &slots)["a:1"];
+        assert_eq!(per_slot[0], [(10.0, 0.0), (f64::INFINITY, 0.0)]);
+        assert_eq!(per_slot[1], [(10.0, 4.0), (f64::INFINITY, 4.0)]);
+        assert_eq!(per_slot[2], [(10.0, 0.0), (f64::INFINITY, 4.0)]);
+        let q = |slot: usize| histogram_quantile(0.5, &per_slot[slot]);
+        assert_eq!((q(0), q(1), q(2)), (None, Some(5.0), Some(10.0)));
+        let window = window_buckets(&bucket_slots(&sums, &first, &slots));
+        assert_eq!(window["a:1"], [(10.0, 4.0), (f64::INFINITY, 8.0)]);
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //!                   target wrote them; both read back as the same `Labels`)
 //!   value   REAL    NULL stands for NaN (SQLite cannot store NaN)
 //!   ts_ms   BIGINT  scrape time, milliseconds since the Unix epoch
-//! indexes: (metric, target, ts_ms) for the API's queries, (ts_ms) for retention
+//! indexes: (metric, target, ts_ms) for a target's scrapes of a metric (one index
+//!          seek finds a target's last scrape in a minute), (metric, ts_ms, target)
+//!          for a metric's samples oldest first across targets, (ts_ms) for retention
 //!
 //! telemetry_core.exemplars
 //!   target  TEXT    host:port the exemplar was scraped from
@@ -48,19 +50,69 @@
 //! Migrations are idempotent statements run at start-up. Each scrape is written in
 //! one transaction, in multi-row inserts of [`ROWS_PER_INSERT`] rows; every value is
 //! a bound parameter.
+//!
+//! # Bounded reads
+//!
+//! What the API reads goes through a pool of its own ([`READ_CONNECTIONS`]
+//! connections, read-only: SQLite's `query_only`, PostgreSQL's
+//! `default_transaction_read_only`), and every such statement
+//! - has a `LIMIT` in its SQL, so the rows it brings into the process are bounded
+//!   (their running total is [`Store::rows_read`]);
+//! - runs under a statement timeout ([`STATEMENT_TIMEOUT`] unless
+//!   [`Store::with_query_timeout`] says otherwise): PostgreSQL's `statement_timeout`,
+//!   set on the connection before each statement; on SQLite, which has none, a
+//!   progress handler that interrupts the statement past its deadline
+//!   (`sqlite3_progress_handler`, checked every [`PROGRESS_OPS`] virtual-machine
+//!   instructions). A statement cut short is [`StoreError::Timeout`]; one that finds
+//!   every connection busy for [`READ_ACQUIRE_TIMEOUT`] is [`StoreError::Busy`].
+//!
+//! The dashboard's figures are aggregated by the database ([`Store::slot_sums`]): per
+//! target and slot of a window, the last scrape is found with one index seek, and
+//! only the sum of its series (per bucket bound for a histogram) leaves the database.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use keviq_expfmt::MetricType;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::query::QueryAs;
+use sqlx::sqlite::{SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::{AnyPool, Database, Encode, Executor, FromRow, Postgres, Sqlite, Type};
 
 use crate::config::DATABASE_URL_VAR;
 use crate::sample::{Exemplar, Labels, Sample};
-use crate::scrape::Scrape;
+use crate::scrape::{Scrape, UP};
 
 /// Rows per `INSERT` statement (5 parameters each, far below both backends' limits).
 pub const ROWS_PER_INSERT: usize = 500;
+
+/// How long one read of the API may run before the database stops it
+/// ([`StoreError::Timeout`]); [`Store::with_query_timeout`] changes it.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections of the read pool: at most this many API reads run at once; the next
+/// waits for one, up to [`READ_ACQUIRE_TIMEOUT`] ([`StoreError::Busy`]).
+pub const READ_CONNECTIONS: u32 = 4;
+
+/// How long a read waits for a free connection of the read pool.
+pub const READ_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// SQLite virtual-machine instructions between two checks of a read's deadline.
+pub const PROGRESS_OPS: i32 = 10_000;
+
+/// Grace beyond the statement timeout before the process gives up on a read the
+/// database did not stop (a PostgreSQL server that stopped answering).
+const BACKSTOP: Duration = Duration::from_secs(2);
+
+/// Targets bound in one statement of [`Store::slot_sums`] and
+/// [`Store::first_scrapes`]; more are read in several.
+const TARGETS_PER_STATEMENT: usize = 500;
+
+/// Distinct bucket bounds per target and scrape [`Store::slot_sums`] reads at most.
+pub const MAX_BUCKET_BOUNDS: usize = 100;
 
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +132,34 @@ pub enum StoreError {
     /// The database refused or failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A read ran past its statement timeout and was stopped.
+    #[error("the statement ran longer than {0:?} and was stopped")]
+    Timeout(Duration),
+    /// Every read connection stayed busy for [`READ_ACQUIRE_TIMEOUT`].
+    #[error("every read connection is busy")]
+    Busy,
+}
+
+impl StoreError {
+    /// A read's failure: a statement the timeout stopped (SQLite's `SQLITE_INTERRUPT`,
+    /// PostgreSQL's `query_canceled`) is [`Self::Timeout`], a pool that had no
+    /// connection free in time [`Self::Busy`].
+    fn of_read(e: sqlx::Error, timeout: Duration) -> Self {
+        const SQLITE_INTERRUPT: &str = "9";
+        const PG_QUERY_CANCELED: &str = "57014";
+        match &e {
+            sqlx::Error::PoolTimedOut => Self::Busy,
+            sqlx::Error::Database(db)
+                if matches!(
+                    db.code().as_deref(),
+                    Some(SQLITE_INTERRUPT | PG_QUERY_CANCELED)
+                ) =>
+            {
+                Self::Timeout(timeout)
+            }
+            _ => Self::Database(e),
+        }
+    }
 }
 
 /// One stored sample: a [`Sample`] with where and when it was scraped.
@@ -139,11 +219,100 @@ pub struct StoredExemplar {
     pub exemplar: Exemplar,
 }
 
+/// A `label=name=value` matcher: the sample's label `name` is exactly `value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelMatch {
+    /// The label name; one outside the label grammar ([`is_label_name`]) matches
+    /// nothing.
+    pub name: String,
+    /// The value, exactly.
+    pub value: String,
+}
+
+/// Whether `name` is a label name of the Prometheus grammar, `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn is_label_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The slots of a window the dashboard's figures are read in: `count` slots of
+/// `step_ms`, the newest ending at `until_ms` (slot 0), so the window is
+/// `(until_ms - count * step_ms, until_ms]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slots {
+    /// The end of the newest slot, milliseconds since the epoch.
+    pub until_ms: i64,
+    /// Each slot's length in ms (at least 1).
+    pub step_ms: i64,
+    /// How many slots (at least 1).
+    pub count: i64,
+}
+
+impl Slots {
+    /// The start of the oldest slot (exclusive).
+    pub fn since_ms(&self) -> i64 {
+        self.until_ms
+            .saturating_sub(self.step_ms.saturating_mul(self.count))
+    }
+
+    /// The slot a time falls in, `0` for the newest; `None` outside the window.
+    pub fn slot_of(&self, ts_ms: i64) -> Option<i64> {
+        if ts_ms > self.until_ms || ts_ms <= self.since_ms() {
+            return None;
+        }
+        Some((self.until_ms - ts_ms) / self.step_ms.max(1))
+    }
+}
+
+/// A metric summed over one target's series at one scrape (per bucket bound for a
+/// histogram's `_bucket` series): what [`Store::slot_sums`] reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScrapeSum {
+    /// `host:port`.
+    pub target: String,
+    /// The scrape time, milliseconds since the epoch.
+    pub ts_ms: i64,
+    /// The `le` label, for sums per bucket bound.
+    pub le: Option<String>,
+    /// The sum of the finite values.
+    pub sum: f64,
+}
+
+/// What a bounded read returns: its rows, and whether there were more than it kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bounded<T> {
+    /// The rows, at most the limit asked for.
+    pub rows: Vec<T>,
+    /// More rows matched than the limit.
+    pub truncated: bool,
+}
+
+/// The pool the bounded reads go through.
+#[derive(Debug, Clone)]
+enum Reader {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A value bound to a read's parameter.
+#[derive(Debug, Clone)]
+enum Arg {
+    Text(String),
+    Int(i64),
+    Real(f64),
+}
+
 /// The sample store.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    reader: Reader,
+    timeout: Duration,
+    rows_read: Arc<AtomicU64>,
 }
 
 fn sqlite_path(url: &str) -> Option<&str> {
@@ -152,6 +321,41 @@ fn sqlite_path(url: &str) -> Option<&str> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty()).then_some(path)
+}
+
+/// The read pool of the database at `url` (not connected yet): read-only
+/// connections, each statement under a timeout (see [`Store::read`]).
+fn reader(url: &str) -> Result<Reader, StoreError> {
+    if let Some(path) = sqlite_path(url) {
+        let path = path.to_owned();
+        let connect = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(READ_CONNECTIONS)
+            .acquire_timeout(READ_ACQUIRE_TIMEOUT)
+            .after_connect(move |conn, _| {
+                let path = path.clone();
+                Box::pin(async move {
+                    sqlx::query("ATTACH DATABASE $1 AS telemetry_core")
+                        .bind(path)
+                        .execute(&mut *conn)
+                        .await?;
+                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    // No statement of this pool writes, whatever its SQL says.
+                    conn.execute("PRAGMA query_only = ON").await?;
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(connect);
+        return Ok(Reader::Sqlite(pool));
+    }
+    let connect =
+        PgConnectOptions::from_str(url)?.options([("default_transaction_read_only", "on")]);
+    Ok(Reader::Postgres(
+        PgPoolOptions::new()
+            .max_connections(READ_CONNECTIONS)
+            .acquire_timeout(READ_ACQUIRE_TIMEOUT)
+            .connect_lazy_with(connect),
+    ))
 }
 
 /// Milliseconds since the Unix epoch.
@@ -205,9 +409,35 @@ impl Store {
                 url.chars().filter(|c| !c.is_control()).take(100).collect(),
             ));
         };
-        let store = Self { pool, backend };
+        let store = Self {
+            pool,
+            backend,
+            // Lazy: connected on the first read, after the migrations below.
+            reader: reader(url)?,
+            timeout: STATEMENT_TIMEOUT,
+            rows_read: Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// The same store with reads stopped after `timeout` instead of
+    /// [`STATEMENT_TIMEOUT`] (at least 1 ms: PostgreSQL reads 0 as no timeout).
+    #[must_use]
+    pub fn with_query_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a read may run.
+    pub fn query_timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The rows every bounded read of this store (and its clones) has brought into
+    /// the process so far: what the API's memory follows, and what tests bound.
+    pub fn rows_read(&self) -> u64 {
+        self.rows_read.load(Ordering::Relaxed)
     }
 
     /// The backend in use.
@@ -226,6 +456,8 @@ impl Store {
                 "CREATE INDEX IF NOT EXISTS telemetry_core.metric_samples_metric_target_ts
                     ON metric_samples (metric, target, ts_ms)",
                 "CREATE INDEX IF NOT EXISTS telemetry_core.metric_samples_ts ON metric_samples (ts_ms)",
+                "CREATE INDEX IF NOT EXISTS telemetry_core.metric_samples_metric_ts_target
+                    ON metric_samples (metric, ts_ms, target)",
                 "CREATE TABLE IF NOT EXISTS telemetry_core.exemplars (
                     target TEXT NOT NULL, metric TEXT NOT NULL, series TEXT NOT NULL,
                     labels TEXT NOT NULL, value REAL, ts_ms INTEGER NOT NULL)",
@@ -240,6 +472,8 @@ impl Store {
                 "CREATE INDEX IF NOT EXISTS metric_samples_metric_target_ts
                     ON telemetry_core.metric_samples (metric, target, ts_ms)",
                 "CREATE INDEX IF NOT EXISTS metric_samples_ts ON telemetry_core.metric_samples (ts_ms)",
+                "CREATE INDEX IF NOT EXISTS metric_samples_metric_ts_target
+                    ON telemetry_core.metric_samples (metric, ts_ms, target)",
                 "ALTER TABLE telemetry_core.metric_samples ADD COLUMN IF NOT EXISTS id BIGSERIAL",
                 "CREATE INDEX IF NOT EXISTS metric_samples_id ON telemetry_core.metric_samples (id)",
                 "CREATE TABLE IF NOT EXISTS telemetry_core.remote_write_cursor (
@@ -447,49 +681,39 @@ impl Store {
         Ok(result.rows_affected())
     }
 
-    /// Stored exemplars matching `q`, newest first (or highest value first).
+    /// Stored exemplars matching `q`, newest first (or highest value first), at most
+    /// `q.limit`; a bounded read.
     ///
     /// # Errors
-    /// The database failed.
+    /// The database failed, or the read ran past its timeout.
     pub async fn exemplars(&self, q: &ExemplarQuery) -> Result<Vec<StoredExemplar>, StoreError> {
         let order = if q.by_value {
             "value DESC, ts_ms DESC"
         } else {
             "ts_ms DESC, value DESC"
         };
-        // Every target of the service, bound one by one (a service has a few).
-        let mut targets = String::new();
-        for i in 0..q.targets.len() {
-            if i > 0 {
-                targets.push(',');
-            }
-            targets.push_str(&format!("${}", i + 6));
-        }
-        let target_filter = if q.targets.is_empty() {
-            String::new()
-        } else {
-            format!(" AND target IN ({targets})")
-        };
-        let sql = format!(
+        let mut sql = Sql::new(
             "SELECT target, metric, series, labels, value, ts_ms FROM telemetry_core.exemplars
-             WHERE ($1 = '' OR metric = $2) AND ts_ms >= $3 AND ts_ms <= $4
-               AND (value IS NULL OR value >= $5){target_filter}
-             ORDER BY {order} LIMIT {}",
-            q.limit.max(0)
+             WHERE ts_ms >= $1 AND ts_ms <= $2 AND (value IS NULL OR value >= $3)",
+            vec![
+                Arg::Int(q.since_ms),
+                Arg::Int(q.until_ms),
+                Arg::Real(q.min_value),
+            ],
         );
-        let mut query =
-            sqlx::query_as::<_, (String, String, String, String, Option<f64>, i64)>(&sql)
-                .bind(q.metric.clone().unwrap_or_default())
-                .bind(q.metric.clone().unwrap_or_default())
-                .bind(q.since_ms)
-                .bind(q.until_ms)
-                .bind(q.min_value);
-        for target in &q.targets {
-            query = query.bind(target.clone());
+        if let Some(metric) = &q.metric {
+            sql.filter("metric = ", Arg::Text(metric.clone()));
         }
-        Ok(query
-            .fetch_all(&self.pool)
-            .await?
+        // Every target of the service, bound one by one (a service has a few).
+        if !q.targets.is_empty() {
+            let list = sql.list(q.targets.iter().cloned().map(Arg::Text));
+            sql.text.push_str(&format!(" AND target IN ({list})"));
+        }
+        sql.text
+            .push_str(&format!(" ORDER BY {order} LIMIT {}", q.limit.max(0)));
+        let rows: Vec<(String, String, String, String, Option<f64>, i64)> =
+            self.read(&sql.text, &sql.args).await?;
+        Ok(rows
             .into_iter()
             .map(
                 |(target, metric, series, labels, value, ts_ms)| StoredExemplar {
@@ -529,24 +753,55 @@ impl Store {
         Ok(n)
     }
 
-    /// Samples of one metric in a time range, oldest first.
+    /// Samples of one metric in a time range, oldest first, at most `q.limit`
+    /// ([`Store::samples_matching`] without matchers).
     ///
     /// # Errors
-    /// The database failed.
+    /// The database failed, or the read ran past its timeout.
     pub async fn samples(&self, q: &SampleQuery) -> Result<Vec<StoredSample>, StoreError> {
-        let rows: Vec<(String, String, String, Option<f64>, i64)> = sqlx::query_as(
+        self.samples_matching(q, &[]).await
+    }
+
+    /// Samples of one metric in a time range whose labels match every matcher,
+    /// oldest first (then by target), at most `q.limit`: the matchers are applied by
+    /// the database (SQLite's `json_extract`, PostgreSQL's `->>` on the labels'
+    /// JSON) and the limit in its SQL, so the rows read are the rows returned. Oldest
+    /// first comes from the `(metric, ts_ms, target)` index (with a target, from
+    /// `(metric, target, ts_ms)`), with no sort of the range.
+    ///
+    /// # Errors
+    /// The database failed, or the read ran past its timeout.
+    pub async fn samples_matching(
+        &self,
+        q: &SampleQuery,
+        matchers: &[LabelMatch],
+    ) -> Result<Vec<StoredSample>, StoreError> {
+        if matchers.iter().any(|m| !is_label_name(&m.name)) {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(
             "SELECT target, metric, labels, value, ts_ms FROM telemetry_core.metric_samples
-             WHERE metric = $1 AND ($2 = '' OR target = $3) AND ts_ms >= $4 AND ts_ms <= $5
-             ORDER BY ts_ms, target LIMIT $6",
-        )
-        .bind(q.metric.clone())
-        .bind(q.target.clone().unwrap_or_default())
-        .bind(q.target.clone().unwrap_or_default())
-        .bind(q.since_ms)
-        .bind(q.until_ms)
-        .bind(q.limit)
-        .fetch_all(&self.pool)
-        .await?;
+             WHERE metric = $1 AND ts_ms >= $2 AND ts_ms <= $3",
+            vec![
+                Arg::Text(q.metric.clone()),
+                Arg::Int(q.since_ms),
+                Arg::Int(q.until_ms),
+            ],
+        );
+        if let Some(target) = &q.target {
+            sql.filter("target = ", Arg::Text(target.clone()));
+        }
+        for m in matchers {
+            let (expr, key) = self.label_lookup(&m.name);
+            let key = sql.arg(Arg::Text(key));
+            let value = sql.arg(Arg::Text(m.value.clone()));
+            sql.text
+                .push_str(&format!(" AND {} = {value}", expr.replace("{key}", &key)));
+        }
+        sql.text
+            .push_str(&format!(" ORDER BY ts_ms, target LIMIT {}", q.limit.max(0)));
+        let rows: Vec<(String, String, String, Option<f64>, i64)> =
+            self.read(&sql.text, &sql.args).await?;
         Ok(rows
             .into_iter()
             .map(|(target, metric, labels, value, ts_ms)| {
@@ -554,6 +809,172 @@ impl Store {
             })
             .collect())
     }
+
+    /// The SQL that reads one label of a row's `labels` (`{key}` stands for the
+    /// parameter), and the key to bind: SQLite's JSON path, PostgreSQL's name.
+    /// SQLite reads no label of a row whose labels are not JSON; PostgreSQL fails
+    /// on one (this service writes none).
+    fn label_lookup(&self, name: &str) -> (&'static str, String) {
+        match self.backend {
+            Backend::Sqlite => (
+                "(CASE WHEN json_valid(labels) THEN json_extract(labels, {key}) END)",
+                format!("$.\"{name}\""),
+            ),
+            Backend::Postgres => ("(labels::json ->> {key})", name.to_owned()),
+        }
+    }
+
+    /// Runs a read-only statement under the read bounds and returns its single
+    /// integer.
+    ///
+    /// # Errors
+    /// The database failed, or the read ran past its timeout.
+    #[doc(hidden)]
+    // Not public API. Used by tests, to run a deliberately slow statement.
+    pub async fn bounded_scalar(&self, sql: &str) -> Result<i64, StoreError> {
+        let rows: Vec<(i64,)> = self.read(sql, &[]).await?;
+        Ok(rows.first().map_or(0, |r| r.0))
+    }
+
+    /// Runs a read: on a connection of the read pool (waiting for one at most
+    /// [`READ_ACQUIRE_TIMEOUT`]: [`StoreError::Busy`]), under the statement timeout
+    /// ([`StoreError::Timeout`]), counting its rows in [`Store::rows_read`]. The SQL
+    /// has its `LIMIT`.
+    async fn read<O>(&self, sql: &str, args: &[Arg]) -> Result<Vec<O>, StoreError>
+    where
+        O: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
+    {
+        let timeout = self.timeout;
+        let run = async {
+            match &self.reader {
+                Reader::Sqlite(pool) => read_sqlite(pool, sql, args, timeout).await,
+                Reader::Postgres(pool) => read_postgres(pool, sql, args, timeout).await,
+            }
+        };
+        // The wait for a connection and the statement are bounded each (the pool's
+        // acquire timeout, the statement timeout); the backstop catches a server
+        // that stopped answering.
+        let rows = tokio::time::timeout(READ_ACQUIRE_TIMEOUT + timeout + BACKSTOP, run)
+            .await
+            .map_err(|_| StoreError::Timeout(timeout))??;
+        self.rows_read.fetch_add(
+            u64::try_from(rows.len()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        Ok(rows)
+    }
+}
+
+/// A statement being built: its SQL and the values of its `$n` parameters.
+#[derive(Debug)]
+struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    fn new(text: &str, args: Vec<Arg>) -> Self {
+        Self {
+            text: text.to_owned(),
+            args,
+        }
+    }
+
+    /// Adds a parameter; returns its placeholder.
+    fn arg(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    /// Appends ` AND {condition}$n` for a new parameter.
+    fn filter(&mut self, condition: &str, arg: Arg) {
+        let placeholder = self.arg(arg);
+        self.text
+            .push_str(&format!(" AND {condition}{placeholder}"));
+    }
+
+    /// Adds the parameters; returns their placeholders, comma-separated.
+    fn list(&mut self, args: impl IntoIterator<Item = Arg>) -> String {
+        args.into_iter()
+            .map(|a| self.arg(a))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Binds `args` to a query of either backend.
+fn bind_all<'q, DB, O>(
+    mut query: QueryAs<'q, DB, O, <DB as Database>::Arguments<'q>>,
+    args: &[Arg],
+) -> QueryAs<'q, DB, O, <DB as Database>::Arguments<'q>>
+where
+    DB: Database,
+    String: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    f64: Encode<'q, DB> + Type<DB>,
+{
+    for arg in args {
+        query = match arg {
+            Arg::Text(text) => query.bind(text.clone()),
+            Arg::Int(n) => query.bind(*n),
+            Arg::Real(x) => query.bind(*x),
+        };
+    }
+    query
+}
+
+/// A read on SQLite: a progress handler on the connection stops the statement
+/// (`SQLITE_INTERRUPT`) once its deadline has passed.
+async fn read_sqlite<O>(
+    pool: &SqlitePool,
+    sql: &str,
+    args: &[Arg],
+    timeout: Duration,
+) -> Result<Vec<O>, StoreError>
+where
+    O: Send + Unpin + for<'r> FromRow<'r, SqliteRow>,
+{
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| StoreError::of_read(e, timeout))?;
+    let deadline = Instant::now() + timeout;
+    conn.lock_handle()
+        .await?
+        .set_progress_handler(PROGRESS_OPS, move || Instant::now() < deadline);
+    let rows = bind_all(sqlx::query_as::<Sqlite, O>(sql), args)
+        .fetch_all(&mut *conn)
+        .await;
+    // The next read sets its own; none is left behind to stop another statement.
+    if let Ok(mut handle) = conn.lock_handle().await {
+        handle.remove_progress_handler();
+    }
+    rows.map_err(|e| StoreError::of_read(e, timeout))
+}
+
+/// A read on PostgreSQL: the connection's `statement_timeout` is set to the
+/// timeout before the statement (the pool serves reads alone).
+async fn read_postgres<O>(
+    pool: &PgPool,
+    sql: &str,
+    args: &[Arg],
+    timeout: Duration,
+) -> Result<Vec<O>, StoreError>
+where
+    O: Send + Unpin + for<'r> FromRow<'r, PgRow>,
+{
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| StoreError::of_read(e, timeout))?;
+    let ms = timeout.as_millis().max(1);
+    conn.execute(format!("SET statement_timeout = {ms}").as_str())
+        .await
+        .map_err(|e| StoreError::of_read(e, timeout))?;
+    bind_all(sqlx::query_as::<Postgres, O>(sql), args)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| StoreError::of_read(e, timeout))
 }
 
 /// `INSERT INTO {into} VALUES ($1, …), …`: `rows` rows of `columns` parameters.
@@ -596,22 +1017,25 @@ fn stored(
     }
 }
 
+/// Rows [`Store::samples_last_per_minute`] reads at most.
+const PER_MINUTE_ROWS: i64 = 100_000;
+
 impl Store {
     /// The samples of `metric` in a time range from each target's first scrape in
-    /// it and its last scrape of every minute (by `ts_ms / 60000`), oldest first:
-    /// per-minute figures over an hour read one scrape a minute, not all thirty (at
-    /// a 2 s interval), and the first minute still counts from its first scrape.
-    /// The scrapes are picked on the `(metric, target, ts_ms)` index alone.
+    /// it and its last scrape of every minute (by `ts_ms / 60000`), oldest first, at
+    /// most [`PER_MINUTE_ROWS`] (a bounded read). The scrapes are picked on the
+    /// `(metric, target, ts_ms)` index alone. (The API reads sums instead:
+    /// [`Store::slot_sums`].)
     ///
     /// # Errors
-    /// The database failed.
+    /// The database failed, or the read ran past its timeout.
     pub async fn samples_last_per_minute(
         &self,
         metric: &str,
         since_ms: i64,
         until_ms: i64,
     ) -> Result<Vec<StoredSample>, StoreError> {
-        let rows: Vec<(String, String, String, Option<f64>, i64)> = sqlx::query_as(
+        let sql = format!(
             "SELECT s.target, s.metric, s.labels, s.value, s.ts_ms
              FROM telemetry_core.metric_samples s
              JOIN (SELECT target AS t, MAX(ts_ms) AS m FROM telemetry_core.metric_samples
@@ -619,21 +1043,18 @@ impl Store {
                    GROUP BY target, ts_ms / 60000
                    UNION
                    SELECT target, MIN(ts_ms) FROM telemetry_core.metric_samples
-                   WHERE metric = $4 AND ts_ms >= $5 AND ts_ms <= $6
+                   WHERE metric = $1 AND ts_ms >= $2 AND ts_ms <= $3
                    GROUP BY target) last
                ON s.target = last.t AND s.ts_ms = last.m
-             WHERE s.metric = $7
-             ORDER BY s.ts_ms, s.target",
-        )
-        .bind(metric.to_owned())
-        .bind(since_ms)
-        .bind(until_ms)
-        .bind(metric.to_owned())
-        .bind(since_ms)
-        .bind(until_ms)
-        .bind(metric.to_owned())
-        .fetch_all(&self.pool)
-        .await?;
+             WHERE s.metric = $1
+             ORDER BY s.ts_ms, s.target LIMIT {PER_MINUTE_ROWS}"
+        );
+        let args = [
+            Arg::Text(metric.to_owned()),
+            Arg::Int(since_ms),
+            Arg::Int(until_ms),
+        ];
+        let rows: Vec<(String, String, String, Option<f64>, i64)> = self.read(&sql, &args).await?;
         Ok(rows
             .into_iter()
             .map(|(target, metric, labels, value, ts_ms)| {
@@ -642,22 +1063,166 @@ impl Store {
             .collect())
     }
 
-    /// Each target's first scrape time in a range (milliseconds since the epoch).
+    /// Each target's first successful scrape in `(since_ms, until_ms]`: its first
+    /// `up` sample of value 1 (the scraper ends every scrape with one) or, for rows
+    /// stored without, its first sample named in `metrics`, whichever is earlier;
+    /// one index seek per target and metric. Targets without one are left out.
     ///
     /// # Errors
-    /// The database failed.
+    /// The database failed, or the read ran past its timeout.
     pub async fn first_scrapes(
         &self,
+        targets: &[String],
+        metrics: &[&str],
         since_ms: i64,
         until_ms: i64,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT target, MIN(ts_ms) FROM telemetry_core.metric_samples
-             WHERE ts_ms >= $1 AND ts_ms <= $2 GROUP BY target",
-        )
-        .bind(since_ms)
-        .bind(until_ms)
-        .fetch_all(&self.pool)
-        .await?)
+        let mut found = Vec::new();
+        for chunk in targets.chunks(TARGETS_PER_STATEMENT) {
+            let mut sql = Sql::new(
+                "",
+                vec![
+                    Arg::Int(since_ms),
+                    Arg::Int(until_ms),
+                    Arg::Text(UP.to_owned()),
+                ],
+            );
+            let targets = values(&mut sql, chunk.iter().cloned().map(Arg::Text));
+            let metrics = values(
+                &mut sql,
+                std::iter::once(UP)
+                    .chain(metrics.iter().copied())
+                    .map(|m| Arg::Text(m.to_owned())),
+            );
+            sql.text = format!(
+                "WITH targets(t) AS (VALUES {targets}), metrics(m) AS (VALUES {metrics})
+                 SELECT t, CAST(MIN(first) AS BIGINT) FROM (
+                     SELECT t, (SELECT ts_ms FROM telemetry_core.metric_samples
+                                WHERE metric = m AND target = t AND ts_ms > $1 AND ts_ms <= $2
+                                  AND (metric <> $3 OR value = 1)
+                                ORDER BY ts_ms LIMIT 1) AS first
+                     FROM targets CROSS JOIN metrics) firsts
+                 WHERE first IS NOT NULL GROUP BY t LIMIT {}",
+                chunk.len()
+            );
+            found.extend(self.read::<(String, i64)>(&sql.text, &sql.args).await?);
+        }
+        Ok(found)
     }
+
+    /// `metric` summed per target at the scrapes that bound the `slots`: each
+    /// target's first scrape of the metric in the window and its last in every slot
+    /// (one index seek each), summed over the target's series by the database — per
+    /// bucket bound (`le`) when `by_bound`, for a histogram's `_bucket` series. Non-finite
+    /// values are left out of the sums. By target, then time; at most
+    /// `targets × (slots + 1)` rows (times [`MAX_BUCKET_BOUNDS`] by bound), so the
+    /// rows read follow the fleet and the slots, not how long it has run.
+    ///
+    /// A counter's increase between two such sums is its series' increases added up
+    /// while none reset (a process that restarts resets all of them: the sum drops).
+    ///
+    /// # Errors
+    /// The database failed, or the read ran past its timeout.
+    pub async fn slot_sums(
+        &self,
+        metric: &str,
+        targets: &[String],
+        slots: &Slots,
+        by_bound: bool,
+    ) -> Result<Bounded<ScrapeSum>, StoreError> {
+        let mut sums = Bounded {
+            rows: Vec::new(),
+            truncated: false,
+        };
+        for chunk in targets.chunks(TARGETS_PER_STATEMENT) {
+            let part = self.slot_sums_of(metric, chunk, slots, by_bound).await?;
+            sums.rows.extend(part.rows);
+            sums.truncated |= part.truncated;
+        }
+        Ok(sums)
+    }
+
+    async fn slot_sums_of(
+        &self,
+        metric: &str,
+        targets: &[String],
+        slots: &Slots,
+        by_bound: bool,
+    ) -> Result<Bounded<ScrapeSum>, StoreError> {
+        let mut sql = Sql::new(
+            "",
+            vec![
+                Arg::Text(metric.to_owned()),
+                Arg::Int(slots.until_ms),
+                Arg::Int(slots.step_ms.max(1)),
+                Arg::Int(slots.count.max(1)),
+                Arg::Int(slots.since_ms()),
+            ],
+        );
+        let list = values(&mut sql, targets.iter().cloned().map(Arg::Text));
+        let bounds = if by_bound { MAX_BUCKET_BOUNDS } else { 1 };
+        let cap = targets.len() * (usize::try_from(slots.count).unwrap_or(0) + 1) * bounds;
+        // SQLite would otherwise scan the metric's every row and probe the picks:
+        // its `CROSS JOIN` keeps the picks outside, each joined by index.
+        let join = match self.backend {
+            Backend::Sqlite => "CROSS JOIN",
+            Backend::Postgres => "JOIN",
+        };
+        let (le, group) = match (by_bound, self.backend) {
+            (false, _) => ("NULL", ""),
+            (true, Backend::Sqlite) => (
+                "CASE WHEN json_valid(s.labels) THEN json_extract(s.labels, '$.le') END",
+                ", 3",
+            ),
+            (true, Backend::Postgres) => ("s.labels::json ->> 'le'", ", 3"),
+        };
+        // $1 metric, $2 until, $3 step, $4 slots, $5 since. The picks are scrape
+        // times; a slot without a scrape picks NULL and joins nothing.
+        sql.text = format!(
+            "WITH RECURSIVE slots(k, hi) AS (
+                 SELECT 0, CAST($2 AS BIGINT)
+                 UNION ALL SELECT k + 1, hi - $3 FROM slots WHERE k + 1 < $4),
+             targets(t) AS (VALUES {list}),
+             picks(t, ts) AS (
+                 SELECT t, (SELECT ts_ms FROM telemetry_core.metric_samples
+                            WHERE metric = $1 AND target = t AND ts_ms > hi - $3 AND ts_ms <= hi
+                            ORDER BY ts_ms DESC LIMIT 1)
+                 FROM targets CROSS JOIN slots
+                 UNION
+                 SELECT t, (SELECT ts_ms FROM telemetry_core.metric_samples
+                            WHERE metric = $1 AND target = t AND ts_ms > $5 AND ts_ms <= $2
+                            ORDER BY ts_ms LIMIT 1)
+                 FROM targets)
+             SELECT p.t, p.ts, {le}, CAST(SUM(s.value) AS DOUBLE PRECISION)
+             FROM picks p {join} telemetry_core.metric_samples s
+               ON s.metric = $1 AND s.target = p.t AND s.ts_ms = p.ts
+             WHERE s.value > -1e308 AND s.value < 1e308
+             GROUP BY 1, 2{group} ORDER BY 1, 2 LIMIT {}",
+            cap + 1
+        );
+        let mut rows: Vec<(String, i64, Option<String>, f64)> =
+            self.read(&sql.text, &sql.args).await?;
+        let truncated = rows.len() > cap;
+        rows.truncate(cap);
+        Ok(Bounded {
+            rows: rows
+                .into_iter()
+                .map(|(target, ts_ms, le, sum)| ScrapeSum {
+                    target,
+                    ts_ms,
+                    le,
+                    sum,
+                })
+                .collect(),
+            truncated,
+        })
+    }
+}
+
+/// `($n), ($n+1), …`: one `VALUES` row per argument.
+fn values(sql: &mut Sql, args: impl IntoIterator<Item = Arg>) -> String {
+    args.into_iter()
+        .map(|a| format!("({})", sql.arg(a)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -110,9 +110,10 @@ async fn check_api(url: &str, with_browser: bool) {
     };
     let scraper = Scraper::new(config);
 
-    // Two scrapes with traffic in between, written as the service's writer would.
+    // Two scrapes with traffic in between, written as the service's writer would
+    // (each ends with `up`, as the daemon's rounds do).
     for round in 0..2 {
-        for scrape in scraper.scrape_all().await {
+        for scrape in scraper.scrape_round().await {
             store.write(&scrape).await.expect("write");
         }
         if round == 0 {

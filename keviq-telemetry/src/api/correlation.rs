@@ -4,12 +4,11 @@
 
 use std::time::SystemTime;
 
-use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use keviq::axum::names::TRUNCATION_MARK;
 
-use super::{ApiError, AppState, ExemplarEntry, Params, number, only, pairs, param};
+use super::{ApiError, AppState, ExemplarEntry, Listed, Params, limit, number, only, pairs, param};
 use crate::logs::{LogLimits, RequestLog, request_log};
 use crate::store::{ExemplarQuery, epoch_ms};
 
@@ -25,16 +24,24 @@ const EXEMPLAR_PARAMETERS: [&str; 7] = [
 ];
 
 /// Exemplars one answer holds at most (`limit` defaults to 100).
-pub const EXEMPLAR_LIMIT: f64 = 1_000.0;
+pub const EXEMPLAR_LIMIT: i64 = 1_000;
+
+/// Exemplars an answer holds when `limit` is not given.
+const EXEMPLAR_LIMIT_DEFAULT: i64 = 100;
+
+/// Log lines one answer of `GET /api/v1/requests/{request_id}` holds at most; also
+/// the default ([`LogLimits::DEFAULT`]).
+pub const REQUEST_LINE_LIMIT: i64 = LogLimits::DEFAULT.max_lines as i64;
 
 /// `GET /api/v1/exemplars?service=…&metric=…&min_value=…&since=…&until=…&sort=time|value&limit=…`:
 /// the stored exemplars, newest first (`sort=value`: highest value first, the
 /// slowest requests of a latency histogram). `service` is a service name or a
-/// `host:port`; `since` defaults to an hour before `until` (now).
+/// `host:port`; `since` defaults to an hour before `until` (now). One more than
+/// `limit` is read, to know whether the answer is cut.
 pub(super) async fn exemplars(
     State(state): State<AppState>,
     query: Result<Query<Params>, QueryRejection>,
-) -> Result<Json<Vec<ExemplarEntry>>, ApiError> {
+) -> Result<Listed<Vec<ExemplarEntry>>, ApiError> {
     let params = pairs(query)?;
     only(
         &params,
@@ -73,7 +80,7 @@ pub(super) async fn exemplars(
         Some("value") => true,
         Some(_) => return Err(ApiError::Sort),
     };
-    let limit = number(&params, "limit", 100.0, 1.0, EXEMPLAR_LIMIT)? as i64;
+    let limit = limit(&params, EXEMPLAR_LIMIT_DEFAULT, EXEMPLAR_LIMIT)?;
     let q = ExemplarQuery {
         metric,
         targets,
@@ -81,7 +88,7 @@ pub(super) async fn exemplars(
         since_ms: (since * 1000.0) as i64,
         until_ms: (until * 1000.0) as i64,
         by_value,
-        limit,
+        limit: limit + 1,
     };
     let rows = state.store()?.exemplars(&q).await?;
     let service_of = |target: &str| {
@@ -90,26 +97,35 @@ pub(super) async fn exemplars(
             .find(|h| h.target.to_string() == target)
             .map_or_else(|| target.to_owned(), |h| h.service_name())
     };
-    Ok(Json(
-        rows.into_iter()
-            .map(|r| {
-                let service = service_of(&r.target);
-                ExemplarEntry::new(r, service)
-            })
-            .collect(),
+    let entries = rows
+        .into_iter()
+        .map(|r| {
+            let service = service_of(&r.target);
+            ExemplarEntry::new(r, service)
+        })
+        .collect();
+    Ok(Listed::first(
+        entries,
+        usize::try_from(limit).unwrap_or(usize::MAX),
     ))
 }
 
-/// `GET /api/v1/requests/{request_id}`: the log lines of one request from every
-/// service, in time order ([`crate::logs`]), read from `TELEMETRY_LOG_FILES` in a
-/// blocking task, bounded by [`LogLimits::DEFAULT`]. The ID must be well formed
+/// `GET /api/v1/requests/{request_id}?limit=…`: the log lines of one request from
+/// every service, in time order ([`crate::logs`]), read from `TELEMETRY_LOG_FILES`
+/// in a blocking task, bounded by [`LogLimits::DEFAULT`] with at most `limit` lines
+/// (up to [`REQUEST_LINE_LIMIT`]). The ID must be well formed
 /// (`keviq::request_id::is_well_formed`), or be one an exemplar shortened: a
 /// well-formed start followed by `…`, matched as a prefix. Without log files the
-/// answer is `404`, pointing at `TELEMETRY_LOG_URL`.
+/// answer is `404`, pointing at `TELEMETRY_LOG_URL`. A cut answer says so twice:
+/// its `truncated` field and the `X-Truncated` header.
 pub(super) async fn request(
     State(state): State<AppState>,
     Path(request_id): Path<String>,
-) -> Result<Json<RequestLog>, ApiError> {
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Listed<RequestLog>, ApiError> {
+    let params = pairs(query)?;
+    only(&params, &["limit"], "limit")?;
+    let max_lines = limit(&params, REQUEST_LINE_LIMIT, REQUEST_LINE_LIMIT)?;
     let well_formed = match request_id.strip_suffix(TRUNCATION_MARK) {
         Some(prefix) => !prefix.is_empty() && keviq::request_id::is_well_formed(prefix.as_bytes()),
         None => keviq::request_id::is_well_formed(request_id.as_bytes()),
@@ -121,9 +137,16 @@ pub(super) async fn request(
         return Err(ApiError::NoLogs);
     }
     let logs = state.logs.clone();
-    tokio::task::spawn_blocking(move || request_log(&logs.files, &request_id, LogLimits::DEFAULT))
+    let limits = LogLimits {
+        max_lines: usize::try_from(max_lines).unwrap_or(0),
+        ..LogLimits::DEFAULT
+    };
+    tokio::task::spawn_blocking(move || request_log(&logs.files, &request_id, limits))
         .await
-        .map(Json)
+        .map(|log| Listed {
+            truncated: log.truncated,
+            body: log,
+        })
         .map_err(|e| {
             tracing::error!(error = %e, "the log scan failed");
             ApiError::LogScan

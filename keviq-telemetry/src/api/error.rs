@@ -8,8 +8,9 @@ use serde::Serialize;
 use crate::store::StoreError;
 
 /// A refused request: a `400` for a bad query (naming the parameter when one is at
-/// fault), a `503` when the database fails. Both answer
-/// `{"error": "<message>", "parameter": "<name>" | null}`.
+/// fault), a `503` when the database fails, stops a query at its statement timeout
+/// ([`ApiError::Timeout`]) or has no connection free ([`ApiError::Busy`]). All
+/// answer `{"error": "<message>", "parameter": "<name>" | null}`.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The query string does not decode.
@@ -65,6 +66,30 @@ pub enum ApiError {
     /// A `label` matcher that is not `name=value`.
     #[error("`label` must be `name=value`")]
     LabelMatcher,
+    /// A `label` matcher whose name is outside the label grammar.
+    #[error("`label` names must match `[a-zA-Z_][a-zA-Z0-9_]*`")]
+    LabelName,
+    /// More `label` matchers than an answer takes.
+    #[error("at most {max} `label` matchers")]
+    TooManyMatchers {
+        /// The most accepted.
+        max: usize,
+    },
+    /// A `limit` that is not a whole number from 1 to the endpoint's cap.
+    #[error("`limit` must be a whole number from 1 to {max} (the cap of this endpoint)")]
+    Limit {
+        /// The endpoint's cap.
+        max: i64,
+    },
+    /// The database stopped the query at its statement timeout.
+    #[error(
+        "the query ran longer than {} s and was stopped; narrow `since`/`until`, add `target` or lower `limit`",
+        .0.as_secs_f64()
+    )]
+    Timeout(std::time::Duration),
+    /// Every database connection stayed busy with other queries.
+    #[error("every database connection is busy with other queries; retry shortly")]
+    Busy,
     /// The database failed (logged; the message says no more).
     #[error("the database is unavailable")]
     Unavailable,
@@ -85,6 +110,8 @@ impl ApiError {
             Self::MalformedQuery(_)
             | Self::UnknownParameter { .. }
             | Self::Unavailable
+            | Self::Timeout(_)
+            | Self::Busy
             | Self::NoLogs
             | Self::LogScan
             | Self::QueryUnavailable
@@ -93,7 +120,8 @@ impl ApiError {
             Self::History => Some("history"),
             Self::MissingMetric | Self::InvalidMetric => Some("metric"),
             Self::SinceAfterUntil => Some("since"),
-            Self::LabelMatcher => Some("label"),
+            Self::LabelMatcher | Self::LabelName | Self::TooManyMatchers { .. } => Some("label"),
+            Self::Limit { .. } => Some("limit"),
             Self::UnknownService => Some("service"),
             Self::Sort => Some("sort"),
             Self::RequestId => Some("request_id"),
@@ -103,9 +131,11 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Unavailable | Self::QueryUnavailable | Self::LogScan => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::Unavailable
+            | Self::QueryUnavailable
+            | Self::LogScan
+            | Self::Timeout(_)
+            | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::NoStore | Self::NoLogs => StatusCode::NOT_FOUND,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -114,8 +144,20 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "query failed");
-        Self::Unavailable
+        match e {
+            StoreError::Timeout(limit) => {
+                tracing::warn!(error = %e, "query stopped at its statement timeout");
+                Self::Timeout(limit)
+            }
+            StoreError::Busy => {
+                tracing::warn!(error = %e, "no database connection free");
+                Self::Busy
+            }
+            _ => {
+                tracing::error!(error = %e, "query failed");
+                Self::Unavailable
+            }
+        }
     }
 }
 
@@ -182,6 +224,30 @@ mod tests {
         assert_eq!(
             json,
             r#"{"error":"`label` must be `name=value`","parameter":"label"}"#
+        );
+    }
+
+    #[test]
+    fn timeouts_and_busy_pools_are_503s_that_say_what_to_do() {
+        let timeout = ApiError::from(StoreError::Timeout(std::time::Duration::from_secs(5)));
+        assert_eq!(
+            (timeout.status(), timeout.parameter()),
+            (StatusCode::SERVICE_UNAVAILABLE, None)
+        );
+        assert_eq!(
+            timeout.to_string(),
+            "the query ran longer than 5 s and was stopped; narrow `since`/`until`, add `target` or lower `limit`"
+        );
+        let busy = ApiError::from(StoreError::Busy);
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let limit = ApiError::Limit { max: 100_000 };
+        assert_eq!(
+            (limit.status(), limit.parameter()),
+            (StatusCode::BAD_REQUEST, Some("limit"))
+        );
+        assert_eq!(
+            limit.to_string(),
+            "`limit` must be a whole number from 1 to 100000 (the cap of this endpoint)"
         );
     }
 }

@@ -4,10 +4,10 @@
 //! |---|---|
 //! | `GET /` | the health dashboard (HTML; script and style inside the binary) |
 //! | `GET /api/v1/targets` | health of each target ([`TargetEntry`]) |
-//! | `GET /api/v1/services?window=300&history=0` | per target over the window: request rate, error rate, P50/P99 latency, agent invocation rate; with `history=1`, the request and error rates and P50/P99 per minute over the last hour ([`History`]); `log_url` when `TELEMETRY_LOG_URL` is set ([`ServicesResponse`]) |
-//! | `GET /api/v1/samples?metric=…&target=…&since=…&until=…&label=name=value&limit=…` | stored samples ([`SampleEntry`]) |
+//! | `GET /api/v1/services?window=300&history=0&limit=…` | per target over the window: request rate, error rate, P50/P99 latency, agent invocation rate; with `history=1`, the request and error rates and P50/P99 per minute over the last hour, 60 points each ([`History`]); `log_url` when `TELEMETRY_LOG_URL` is set ([`ServicesResponse`]) |
+//! | `GET /api/v1/samples?metric=…&target=…&since=…&until=…&label=name=value&limit=…` | stored samples, oldest first ([`SampleEntry`]) |
 //! | `GET /api/v1/exemplars?service=…&metric=…&min_value=…&since=…&until=…&sort=time\|value&limit=…` | stored exemplars, newest (or highest value) first ([`ExemplarEntry`]) |
-//! | `GET /api/v1/requests/{request_id}` | the log lines of one request from every service, in time order ([`crate::logs::RequestLog`]) |
+//! | `GET /api/v1/requests/{request_id}?limit=…` | the log lines of one request from every service, in time order ([`crate::logs::RequestLog`]) |
 //!
 //! Times are Unix seconds. A bad parameter gets `400` with
 //! `{"error": "...", "parameter": "<name>"}` ([`ApiError`]); queries bind every
@@ -15,12 +15,37 @@
 //! With `TELEMETRY_QUERY_URL`, targets and services (and so the dashboard) come
 //! from PromQL there instead ([`crate::query`]); without a local store
 //! (`TELEMETRY_DATABASE_URL=none`), `samples` answers `404`.
+//!
+//! # Bounds
+//!
+//! Every answer is bounded in rows, time and memory, however large the store:
+//!
+//! | endpoint | `limit` default | `limit` cap | what it counts |
+//! |---|---|---|---|
+//! | `samples` | [`SAMPLE_LIMIT_DEFAULT`] | [`SAMPLE_LIMIT`] | samples, after the `label` matchers (at most [`MAX_LABEL_MATCHERS`]) |
+//! | `exemplars` | 100 | [`EXEMPLAR_LIMIT`] | exemplars |
+//! | `services` | [`SERVICE_LIMIT`] | [`SERVICE_LIMIT`] | services (targets); `history` is always 60 points |
+//! | `requests/{id}` | [`REQUEST_LINE_LIMIT`] | [`REQUEST_LINE_LIMIT`] | log lines (and the scan's own bounds, [`crate::logs::LogLimits`]) |
+//!
+//! A `limit` outside `1..=cap` is a `400` naming the cap. An answer that stopped at
+//! its limit while more matched carries `X-Truncated: true` (`false` otherwise;
+//! [`TRUNCATED_HEADER`]); its JSON keeps its shape. Filters and limits are applied
+//! by the database, so the rows read are the rows answered; the service figures are
+//! aggregated by the database per target and minute ([`crate::store::Store::slot_sums`]).
+//! Each query runs under a statement timeout
+//! ([`crate::store::STATEMENT_TIMEOUT`], 5 s, on both backends): a query stopped by
+//! it answers `503` with `{"error": "the query ran longer than 5 s and was stopped;
+//! narrow ...", "parameter": null}`; when every read connection is busy as long,
+//! `503` with `"every database connection is busy with other queries; retry
+//! shortly"`.
 
 mod correlation;
-
-pub use self::correlation::EXEMPLAR_LIMIT;
 mod error;
 mod response;
+mod services;
+
+pub use self::correlation::{EXEMPLAR_LIMIT, REQUEST_LINE_LIMIT};
+pub use self::services::SERVICE_LIMIT;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -31,28 +56,31 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use axum::routing::get;
-use keviq::axum::names::{
-    HTTP_REQUEST_DURATION_MS, HTTP_REQUEST_ERRORS_TOTAL, HTTP_REQUESTS_TOTAL,
-};
 
 pub use self::error::{ApiError, ErrorBody};
 pub use self::response::{
-    ExemplarEntry, History, SampleEntry, ServiceEntry, ServicesResponse, TargetEntry,
+    ExemplarEntry, History, Listed, SampleEntry, ServiceEntry, ServicesResponse, TRUNCATED_HEADER,
+    TargetEntry,
 };
-use crate::analytics::{self, FirstScrapes, WindowIncreases};
 use crate::config::LogConfig;
 use crate::query::PromQuery;
 use crate::remote::REMOTE;
 use crate::scrape::{SCRAPER, Scraper};
-use crate::store::{SampleQuery, Store, StoredSample, epoch_ms};
+use crate::store::{LabelMatch, SampleQuery, Store, epoch_ms, is_label_name};
 use crate::writer::STORAGE;
 
 /// The agent runtime's invocation counter (a domain metric of the fleet, not one
 /// every keviq service serves): its rate is on the dashboard.
 pub const AGENT_INVOCATIONS_TOTAL: &str = "mona_agent_invocations_total";
 
-/// The span of `history=1`: the last hour, per minute.
-const HISTORY_MS: i64 = 3_600_000;
+/// Samples `GET /api/v1/samples` answers when `limit` is not given.
+pub const SAMPLE_LIMIT_DEFAULT: i64 = 10_000;
+
+/// The most samples one answer of `GET /api/v1/samples` holds (`limit`'s cap).
+pub const SAMPLE_LIMIT: i64 = 50_000;
+
+/// The most `label` matchers one query of `GET /api/v1/samples` takes.
+pub const MAX_LABEL_MATCHERS: usize = 16;
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -97,7 +125,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(dashboard))
         .route("/api/v1/targets", get(targets))
-        .route("/api/v1/services", get(services))
+        .route("/api/v1/services", get(services::services))
         .route("/api/v1/samples", get(samples))
         .route("/api/v1/exemplars", get(correlation::exemplars))
         .route("/api/v1/requests/{request_id}", get(correlation::request))
@@ -154,6 +182,18 @@ fn number(
     }
 }
 
+/// The `limit` parameter: `default` when absent, else a whole number from 1 to
+/// `cap` ([`ApiError::Limit`] names the cap).
+fn limit(params: &Params, default: i64, cap: i64) -> Result<i64, ApiError> {
+    match param(params, "limit") {
+        None => Ok(default),
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(n) if (1..=cap).contains(&n) => Ok(n),
+            _ => Err(ApiError::Limit { max: cap }),
+        },
+    }
+}
+
 async fn dashboard() -> Html<&'static str> {
     Html(include_str!("../dashboard.html"))
 }
@@ -172,148 +212,15 @@ async fn targets(State(state): State<AppState>) -> Result<Json<Vec<TargetEntry>>
     ))
 }
 
-/// Every sample of `metric` in a time range, all targets.
-async fn rows(
-    store: &Store,
-    metric: &str,
-    since_ms: i64,
-    until_ms: i64,
-) -> Result<Vec<StoredSample>, ApiError> {
-    let q = SampleQuery {
-        metric: metric.into(),
-        target: None,
-        since_ms,
-        until_ms,
-        limit: i64::MAX,
-    };
-    Ok(store.samples(&q).await?)
-}
-
-async fn first_scrapes(
-    store: &Store,
-    since_ms: i64,
-    until_ms: i64,
-) -> Result<FirstScrapes, ApiError> {
-    Ok(store
-        .first_scrapes(since_ms, until_ms)
-        .await?
-        .into_iter()
-        .collect())
-}
-
-/// The counter increases of `metric` per target over a window.
-async fn counter_increases(
-    store: &Store,
-    metric: &str,
-    (since_ms, until_ms): (i64, i64),
-    first: &FirstScrapes,
-) -> Result<std::collections::BTreeMap<String, f64>, ApiError> {
-    let rows = rows(store, metric, since_ms, until_ms).await?;
-    Ok(analytics::increases_by_target(&analytics::series(
-        &rows, first,
-    )))
-}
-
-async fn services(
-    State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Json<ServicesResponse>, ApiError> {
-    let params = pairs(query)?;
-    let window = number(&params, "window", 300.0, 1.0, 86_400.0)?;
-    let history = match param(&params, "history") {
-        None | Some("0" | "false") => false,
-        Some("1" | "true") => true,
-        Some(_) => return Err(ApiError::History),
-    };
-    if let Some(query) = &state.query {
-        let mut response = query.services(&state.scraper, window, history).await?;
-        response.log_url.clone_from(&state.logs.url);
-        return Ok(Json(response));
-    }
-    let until_ms = epoch_ms(SystemTime::now());
-    let span = (until_ms - (window * 1000.0) as i64, until_ms);
-    let store = state.store()?;
-
-    let first = first_scrapes(store, span.0, span.1).await?;
-    let buckets = rows(
-        store,
-        &format!("{HTTP_REQUEST_DURATION_MS}_bucket"),
-        span.0,
-        span.1,
-    )
-    .await?;
-    let increases = WindowIncreases {
-        seconds: window,
-        until_ms,
-        requests: counter_increases(store, HTTP_REQUESTS_TOTAL, span, &first).await?,
-        errors: counter_increases(store, HTTP_REQUEST_ERRORS_TOTAL, span, &first).await?,
-        invocations: counter_increases(store, AGENT_INVOCATIONS_TOTAL, span, &first).await?,
-        latency_buckets: analytics::buckets_by_target(&analytics::series(&buckets, &first)),
-        first_scrapes: first,
-    };
-    // One scrape a minute is all a per-minute figure needs (see
-    // `Store::samples_last_per_minute`).
-    let since = until_ms - HISTORY_MS;
-    let mut per_minute = Vec::new();
-    let history_first = if history {
-        first_scrapes(store, since, until_ms).await?
-    } else {
-        FirstScrapes::new()
-    };
-    for metric in [
-        HTTP_REQUESTS_TOTAL.to_owned(),
-        HTTP_REQUEST_ERRORS_TOTAL.to_owned(),
-        format!("{HTTP_REQUEST_DURATION_MS}_bucket"),
-    ] {
-        per_minute.push(if history {
-            store
-                .samples_last_per_minute(&metric, since, until_ms)
-                .await?
-        } else {
-            Vec::new()
-        });
-    }
-    let [request_series, error_series, bucket_series] =
-        [0, 1, 2].map(|i| analytics::series(&per_minute[i], &history_first));
-
-    let services = state
-        .scraper
-        .health()
-        .into_iter()
-        .map(|h| {
-            let target = h.target.to_string();
-            let minutes = history.then(|| {
-                let quantiles = analytics::per_minute_quantiles(
-                    &bucket_series,
-                    &target,
-                    until_ms,
-                    &[0.5, 0.99],
-                );
-                History {
-                    until: until_ms as f64 / 1000.0,
-                    request_rate: analytics::per_minute_rate(&request_series, &target, until_ms),
-                    error_rate: analytics::per_minute_rate(&error_series, &target, until_ms),
-                    p50_ms: quantiles.iter().map(|q| q[0]).collect(),
-                    p99_ms: quantiles.iter().map(|q| q[1]).collect(),
-                }
-            });
-            ServiceEntry::new(&h, increases.health(&target), minutes)
-        })
-        .collect();
-    Ok(Json(ServicesResponse {
-        window_seconds: window,
-        services,
-        log_url: state.logs.url.clone(),
-    }))
-}
-
 /// The parameters `GET /api/v1/samples` takes.
 const SAMPLE_PARAMETERS: [&str; 6] = ["metric", "target", "since", "until", "label", "limit"];
 
+/// `GET /api/v1/samples`: the matchers and the limit are applied by the database;
+/// one row more than the limit is asked for, to know whether the answer is cut.
 async fn samples(
     State(state): State<AppState>,
     query: Result<Query<Params>, QueryRejection>,
-) -> Result<Json<Vec<SampleEntry>>, ApiError> {
+) -> Result<Listed<Vec<SampleEntry>>, ApiError> {
     let params = pairs(query)?;
     only(
         &params,
@@ -332,32 +239,46 @@ async fn samples(
     if since > until {
         return Err(ApiError::SinceAfterUntil);
     }
-    let limit = number(&params, "limit", 10_000.0, 1.0, 100_000.0)? as i64;
-    let mut matchers = Vec::new();
-    for (_, m) in params.iter().filter(|(k, _)| k == "label") {
-        match m.split_once('=') {
-            Some((name, value)) if !name.is_empty() => matchers.push((name, value)),
-            _ => return Err(ApiError::LabelMatcher),
-        }
-    }
+    let limit = limit(&params, SAMPLE_LIMIT_DEFAULT, SAMPLE_LIMIT)?;
+    let matchers = label_matchers(&params)?;
     let q = SampleQuery {
         metric: metric.to_owned(),
         target,
         since_ms: (since * 1000.0) as i64,
         until_ms: (until * 1000.0) as i64,
-        // With matchers, the limit applies after filtering.
-        limit: if matchers.is_empty() { limit } else { i64::MAX },
+        limit: limit + 1,
     };
-    let rows = state.store()?.samples(&q).await?;
-    Ok(Json(
-        rows.into_iter()
-            .filter(|r| {
-                matchers
-                    .iter()
-                    .all(|(k, v)| r.sample.labels.get(k) == Some(*v))
-            })
-            .take(limit as usize)
-            .map(SampleEntry::from)
-            .collect(),
+    let rows = state.store()?.samples_matching(&q, &matchers).await?;
+    let rows = rows.into_iter().map(SampleEntry::from).collect();
+    Ok(Listed::first(
+        rows,
+        usize::try_from(limit).unwrap_or(usize::MAX),
     ))
+}
+
+/// The `label=name=value` matchers: at most [`MAX_LABEL_MATCHERS`], each name in
+/// the label grammar.
+fn label_matchers(params: &Params) -> Result<Vec<LabelMatch>, ApiError> {
+    let mut matchers = Vec::new();
+    for (_, m) in params.iter().filter(|(k, _)| k == "label") {
+        let Some((name, value)) = m.split_once('=') else {
+            return Err(ApiError::LabelMatcher);
+        };
+        if name.is_empty() {
+            return Err(ApiError::LabelMatcher);
+        }
+        if !is_label_name(name) {
+            return Err(ApiError::LabelName);
+        }
+        matchers.push(LabelMatch {
+            name: name.to_owned(),
+            value: value.to_owned(),
+        });
+    }
+    if matchers.len() > MAX_LABEL_MATCHERS {
+        return Err(ApiError::TooManyMatchers {
+            max: MAX_LABEL_MATCHERS,
+        });
+    }
+    Ok(matchers)
 }

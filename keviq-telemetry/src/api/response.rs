@@ -1,8 +1,14 @@
 //! The JSON answers of the API, one type each. Times are Unix seconds; fields keep
 //! their order in the JSON.
+//!
+//! Every answer a `limit` bounds is a [`Listed`]: its JSON as before, and the header
+//! [`TRUNCATED_HEADER`], `true` when more matched than the answer holds.
 
 use std::time::SystemTime;
 
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::HeaderValue;
 use serde::{Serialize, Serializer};
 
 use crate::analytics::ServiceHealth;
@@ -14,6 +20,44 @@ use keviq::axum::names::{REQUEST_ID_LABEL, TRACE_ID_LABEL};
 /// Seconds since the epoch, with milliseconds.
 fn seconds(t: SystemTime) -> f64 {
     epoch_ms(t) as f64 / 1000.0
+}
+
+/// The header of every answer a `limit` bounds: `true` when the answer stopped at
+/// its limit and more matched (ask again with a narrower range, or a later `since`),
+/// `false` when it holds everything that matched.
+pub const TRUNCATED_HEADER: &str = "x-truncated";
+
+/// An answer a `limit` bounds: `body` as JSON, with [`TRUNCATED_HEADER`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed<T> {
+    /// The answer.
+    pub body: T,
+    /// More matched than it holds.
+    pub truncated: bool,
+}
+
+impl<T> Listed<Vec<T>> {
+    /// The first `limit` of `items`, truncated when there were more (a store read
+    /// asked for `limit + 1` to know).
+    pub fn first(mut items: Vec<T>, limit: usize) -> Self {
+        let truncated = items.len() > limit;
+        items.truncate(limit);
+        Self {
+            body: items,
+            truncated,
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Listed<T> {
+    fn into_response(self) -> Response {
+        let mut response = Json(self.body).into_response();
+        response.headers_mut().insert(
+            TRUNCATED_HEADER,
+            HeaderValue::from_static(if self.truncated { "true" } else { "false" }),
+        );
+        response
+    }
 }
 
 /// One element of `GET /api/v1/targets`.
@@ -230,6 +274,17 @@ mod tests {
         );
         assert!(entry(f64::NAN).contains(r#""value":"NaN""#));
         assert!(entry(f64::NEG_INFINITY).contains(r#""value":"-inf""#));
+    }
+
+    #[test]
+    fn listed_answers_say_whether_they_were_cut() {
+        let cut = Listed::first(vec![1, 2, 3], 2);
+        assert_eq!((cut.body.clone(), cut.truncated), (vec![1, 2], true));
+        let response = cut.into_response();
+        assert_eq!(response.headers()[TRUNCATED_HEADER], "true");
+        let whole = Listed::first(vec![1, 2], 2);
+        assert!(!whole.truncated);
+        assert_eq!(whole.into_response().headers()[TRUNCATED_HEADER], "false");
     }
 
     #[test]
