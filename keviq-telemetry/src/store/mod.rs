@@ -1,0 +1,522 @@
+//! Storage of scraped samples in `telemetry_core.metric_samples`, on SQLite (the
+//! embedded default) or PostgreSQL, through one crate: sqlx's `Any` driver. The
+//! database is `TELEMETRY_DATABASE_URL` ([`crate::config`]); [`crate::retention`]
+//! deletes old samples.
+//!
+//! The table is the same on both backends: PostgreSQL gets a `telemetry_core`
+//! schema; SQLite attaches the database file under the name `telemetry_core`, so
+//! every query names `telemetry_core.metric_samples` alike.
+//!
+//! ```text
+//! telemetry_core.metric_samples
+//!   target  TEXT    host:port the sample was scraped from
+//!   metric  TEXT    sample name (`mona_http_requests_total`, `…_bucket`)
+//!   labels  TEXT    JSON object, sorted by label name (older rows: the order the
+//!                   target wrote them; both read back as the same `Labels`)
+//!   value   REAL    NULL stands for NaN (SQLite cannot store NaN)
+//!   ts_ms   BIGINT  scrape time, milliseconds since the Unix epoch
+//! indexes: (metric, target, ts_ms) for a target's scrapes of a metric (one index
+//!          seek finds a target's last scrape in a minute), (metric, ts_ms, target)
+//!          for a metric's samples oldest first across targets, (ts_ms) for retention
+//!
+//! telemetry_core.exemplars
+//!   target  TEXT    host:port the exemplar was scraped from
+//!   metric  TEXT    the sample it was on (`mona_http_request_duration_ms_bucket`)
+//!   series  TEXT    that sample's labels, JSON as `labels` above
+//!   labels  TEXT    the exemplar's own labels (`request_id`, `trace_id`), JSON
+//!   value   REAL    the exemplar's value (a latency bucket's: the duration); NULL: NaN
+//!   ts_ms   BIGINT  the exemplar's timestamp, else the scrape time
+//! indexes: (ts_ms) for retention and the API, (metric, ts_ms)
+//! rows: only exemplars that changed since the target's previous scrape (see
+//! [`Scrape::exemplars`]), in the scrape's transaction, under the same retention
+//!
+//! telemetry_core.remote_write_cursor
+//!   remote      TEXT PRIMARY KEY  a remote-write endpoint (host:port/path)
+//!   last_id     BIGINT            the last sample row it has been sent (or dropped)
+//!   updated_ms  BIGINT            when the cursor last moved
+//! ```
+//!
+//! Each row has an id that grows with every insert: SQLite's `rowid`, PostgreSQL's
+//! `id BIGSERIAL` (added to an existing table by the migration, with an index). One
+//! writer writes one scrape per transaction, so a scrape's rows have consecutive ids
+//! and a later scrape has higher ones: the remote-write sender reads the rows after
+//! its cursor ([`Store::rows_between`]) and saves the cursor once they are delivered,
+//! so a restart resumes where delivery stopped. (Two telemetry processes sharing one
+//! PostgreSQL database would interleave ids; give each its own database.)
+//!
+//! The columns are those every deployment already has: a sample's type and its
+//! exposition timestamp are not stored (see [`crate::sample`]).
+//!
+//! Migrations are idempotent statements run at start-up. Each scrape is written in
+//! one transaction, in multi-row inserts of [`ROWS_PER_INSERT`] rows; every value is
+//! a bound parameter.
+//!
+//! What the API reads is bounded in rows and time: each read has a `LIMIT`, runs on a
+//! read-only pool of [`READ_CONNECTIONS`] connections and under a statement timeout
+//! ([`STATEMENT_TIMEOUT`]; SQLite, which has none, gets a progress handler); the
+//! dashboard's figures are aggregated by the database ([`Store::slot_sums`]).
+
+mod dashboard;
+mod read;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use keviq_expfmt::MetricType;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+use crate::config::DATABASE_URL_VAR;
+use crate::sample::{Labels, Sample};
+use crate::scrape::Scrape;
+
+pub use self::dashboard::{MAX_BUCKET_BOUNDS, ScrapeSum, Slots};
+pub use self::read::{
+    Bounded, ExemplarQuery, LabelMatch, PROGRESS_OPS, READ_ACQUIRE_TIMEOUT, READ_CONNECTIONS,
+    STATEMENT_TIMEOUT, SampleQuery, StoredExemplar, is_label_name,
+};
+use self::read::{Reader, reader};
+/// Rows per `INSERT` statement (5 parameters each, far below both backends' limits).
+pub const ROWS_PER_INSERT: usize = 500;
+/// The database behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names no supported backend.
+    #[error("{DATABASE_URL_VAR}: `{0}` is neither `sqlite://PATH` nor `postgres://…`")]
+    UnsupportedUrl(String),
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A read ran past its statement timeout and was stopped.
+    #[error("the statement ran longer than {0:?} and was stopped")]
+    Timeout(Duration),
+    /// Every read connection stayed busy for [`READ_ACQUIRE_TIMEOUT`].
+    #[error("every read connection is busy")]
+    Busy,
+}
+
+impl StoreError {
+    /// A read's failure: a statement the timeout stopped (SQLite's `SQLITE_INTERRUPT`,
+    /// PostgreSQL's `query_canceled`) is [`Self::Timeout`], a pool that had no
+    /// connection free in time [`Self::Busy`].
+    fn of_read(e: sqlx::Error, timeout: Duration) -> Self {
+        const SQLITE_INTERRUPT: &str = "9";
+        const PG_QUERY_CANCELED: &str = "57014";
+        match &e {
+            sqlx::Error::PoolTimedOut => Self::Busy,
+            sqlx::Error::Database(db)
+                if matches!(
+                    db.code().as_deref(),
+                    Some(SQLITE_INTERRUPT | PG_QUERY_CANCELED)
+                ) =>
+            {
+                Self::Timeout(timeout)
+            }
+            _ => Self::Database(e),
+        }
+    }
+}
+
+/// One stored sample: a [`Sample`] with where and when it was scraped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSample {
+    /// `host:port` it was scraped from.
+    pub target: String,
+    /// Scrape time, milliseconds since the Unix epoch.
+    pub ts_ms: i64,
+    /// The sample (`NaN` round-trips; its type reads as `Unknown`, see
+    /// [`crate::sample`]).
+    pub sample: Sample,
+}
+/// The sample store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    reader: Reader,
+    timeout: Duration,
+    rows_read: Arc<AtomicU64>,
+}
+
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty()).then_some(path)
+}
+/// Milliseconds since the Unix epoch.
+pub fn epoch_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Store {
+    /// Connects and runs the migrations.
+    ///
+    /// # Errors
+    /// An unsupported URL, or a database that cannot be reached or migrated.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let (backend, pool) = if let Some(path) = sqlite_path(url) {
+            let path_for_url = path.to_owned();
+            let path = path.to_owned();
+            let pool = AnyPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(5))
+                .after_connect(move |conn, _| {
+                    let path = path.clone();
+                    Box::pin(async move {
+                        // Each pooled connection opens the file and attaches it once more
+                        // as `telemetry_core`, the name every query uses. (sqlx makes
+                        // `sqlite::memory:` a shared-cache database, which cannot be the
+                        // main database here.)
+                        sqlx::query("ATTACH DATABASE $1 AS telemetry_core")
+                            .bind(path)
+                            .execute(&mut *conn)
+                            .await?;
+                        conn.execute("PRAGMA telemetry_core.journal_mode = WAL")
+                            .await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        Ok(())
+                    })
+                })
+                .connect(&format!("sqlite://{path_for_url}?mode=rwc"))
+                .await?;
+            (Backend::Sqlite, pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(url)
+                .await?;
+            (Backend::Postgres, pool)
+        } else {
+            return Err(StoreError::UnsupportedUrl(
+                url.chars().filter(|c| !c.is_control()).take(100).collect(),
+            ));
+        };
+        let store = Self {
+            pool,
+            backend,
+            // Lazy: connected on the first read, after the migrations below.
+            reader: reader(url)?,
+            timeout: STATEMENT_TIMEOUT,
+            rows_read: Arc::default(),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let statements: &[&str] = match self.backend {
+            Backend::Sqlite => &[
+                "CREATE TABLE IF NOT EXISTS telemetry_core.metric_samples (
+                    target TEXT NOT NULL, metric TEXT NOT NULL, labels TEXT NOT NULL,
+                    value REAL, ts_ms INTEGER NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS telemetry_core.remote_write_cursor (
+                    remote TEXT PRIMARY KEY, last_id INTEGER NOT NULL, updated_ms INTEGER NOT NULL)",
+                "CREATE INDEX IF NOT EXISTS telemetry_core.metric_samples_metric_target_ts
+                    ON metric_samples (metric, target, ts_ms)",
+                "CREATE INDEX IF NOT EXISTS telemetry_core.metric_samples_ts ON metric_samples (ts_ms)",
+                "CREATE INDEX IF NOT EXISTS telemetry_core.metric_samples_metric_ts_target
+                    ON metric_samples (metric, ts_ms, target)",
+                "CREATE TABLE IF NOT EXISTS telemetry_core.exemplars (
+                    target TEXT NOT NULL, metric TEXT NOT NULL, series TEXT NOT NULL,
+                    labels TEXT NOT NULL, value REAL, ts_ms INTEGER NOT NULL)",
+                "CREATE INDEX IF NOT EXISTS telemetry_core.exemplars_ts ON exemplars (ts_ms)",
+                "CREATE INDEX IF NOT EXISTS telemetry_core.exemplars_metric_ts ON exemplars (metric, ts_ms)",
+            ],
+            Backend::Postgres => &[
+                "CREATE SCHEMA IF NOT EXISTS telemetry_core",
+                "CREATE TABLE IF NOT EXISTS telemetry_core.metric_samples (
+                    target TEXT NOT NULL, metric TEXT NOT NULL, labels TEXT NOT NULL,
+                    value DOUBLE PRECISION, ts_ms BIGINT NOT NULL)",
+                "CREATE INDEX IF NOT EXISTS metric_samples_metric_target_ts
+                    ON telemetry_core.metric_samples (metric, target, ts_ms)",
+                "CREATE INDEX IF NOT EXISTS metric_samples_ts ON telemetry_core.metric_samples (ts_ms)",
+                "CREATE INDEX IF NOT EXISTS metric_samples_metric_ts_target
+                    ON telemetry_core.metric_samples (metric, ts_ms, target)",
+                "ALTER TABLE telemetry_core.metric_samples ADD COLUMN IF NOT EXISTS id BIGSERIAL",
+                "CREATE INDEX IF NOT EXISTS metric_samples_id ON telemetry_core.metric_samples (id)",
+                "CREATE TABLE IF NOT EXISTS telemetry_core.remote_write_cursor (
+                    remote TEXT PRIMARY KEY, last_id BIGINT NOT NULL, updated_ms BIGINT NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS telemetry_core.exemplars (
+                    target TEXT NOT NULL, metric TEXT NOT NULL, series TEXT NOT NULL,
+                    labels TEXT NOT NULL, value DOUBLE PRECISION, ts_ms BIGINT NOT NULL)",
+                "CREATE INDEX IF NOT EXISTS exemplars_ts ON telemetry_core.exemplars (ts_ms)",
+                "CREATE INDEX IF NOT EXISTS exemplars_metric_ts ON telemetry_core.exemplars (metric, ts_ms)",
+            ],
+        };
+        for statement in statements {
+            self.pool.execute(*statement).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes one scrape's samples in one transaction; returns how many.
+    ///
+    /// # Errors
+    /// The database failed; nothing of this scrape was written.
+    pub async fn write(&self, scrape: &Scrape) -> Result<usize, StoreError> {
+        Ok(self.write_with_id(scrape).await?.0)
+    }
+
+    /// Writes one scrape's samples in one transaction; returns how many, and the id
+    /// of the last row (the previous last id when there were none).
+    ///
+    /// # Errors
+    /// The database failed; nothing of this scrape was written.
+    pub async fn write_with_id(&self, scrape: &Scrape) -> Result<(usize, i64), StoreError> {
+        let target = scrape.target.to_string();
+        let ts = epoch_ms(scrape.at);
+        let mut tx = self.pool.begin().await?;
+        for chunk in scrape.samples.chunks(ROWS_PER_INSERT) {
+            let sql = insert_sql(
+                "telemetry_core.metric_samples (target, metric, labels, value, ts_ms)",
+                5,
+                chunk.len(),
+            );
+            let mut query = sqlx::query(&sql);
+            for sample in chunk {
+                query = query
+                    .bind(target.clone())
+                    .bind(sample.name.clone())
+                    .bind(sample.labels.to_json())
+                    // SQLite stores NaN as NULL (read back as NaN); PostgreSQL keeps NaN.
+                    .bind(sample.value)
+                    .bind(ts);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        let last_id: i64 = if scrape.samples.is_empty() {
+            0
+        } else {
+            let sql = match self.backend {
+                Backend::Sqlite => "SELECT last_insert_rowid()",
+                Backend::Postgres => {
+                    "SELECT currval(pg_get_serial_sequence('telemetry_core.metric_samples', 'id'))"
+                }
+            };
+            sqlx::query_as::<_, (i64,)>(sql)
+                .fetch_one(&mut *tx)
+                .await?
+                .0
+        };
+        // After the samples' last id is read: SQLite's `last_insert_rowid` would
+        // otherwise be an exemplar's.
+        for chunk in scrape.exemplars.chunks(ROWS_PER_INSERT) {
+            let sql = insert_sql(
+                "telemetry_core.exemplars (target, metric, series, labels, value, ts_ms)",
+                6,
+                chunk.len(),
+            );
+            let mut query = sqlx::query(&sql);
+            for e in chunk {
+                query = query
+                    .bind(target.clone())
+                    .bind(e.metric.clone())
+                    .bind(e.series.to_json())
+                    .bind(e.labels.to_json())
+                    .bind(e.value)
+                    .bind(e.timestamp_ms.unwrap_or(ts));
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok((scrape.samples.len(), last_id))
+    }
+
+    /// The row id column: SQLite's `rowid`, PostgreSQL's `id`.
+    fn id_column(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "rowid",
+            Backend::Postgres => "id",
+        }
+    }
+
+    /// The highest row id (0 for an empty table).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn max_id(&self) -> Result<i64, StoreError> {
+        let sql = format!(
+            "SELECT CAST(COALESCE(MAX({}), 0) AS BIGINT) FROM telemetry_core.metric_samples",
+            self.id_column()
+        );
+        Ok(sqlx::query_as::<_, (i64,)>(&sql)
+            .fetch_one(&self.pool)
+            .await?
+            .0)
+    }
+
+    /// The rows with `after < id <= through`, by id, each with its id.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn rows_between(
+        &self,
+        after: i64,
+        through: i64,
+    ) -> Result<Vec<(i64, StoredSample)>, StoreError> {
+        let id = self.id_column();
+        let sql = format!(
+            "SELECT {id}, target, metric, labels, value, ts_ms FROM telemetry_core.metric_samples
+             WHERE {id} > $1 AND {id} <= $2 ORDER BY {id}"
+        );
+        let rows: Vec<(i64, String, String, String, Option<f64>, i64)> = sqlx::query_as(&sql)
+            .bind(after)
+            .bind(through)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, target, metric, labels, value, ts_ms)| {
+                (id, stored(target, metric, &labels, value, ts_ms))
+            })
+            .collect())
+    }
+
+    /// The scrapes stored after row `after`, oldest first, one per target and scrape
+    /// time: `(last row id, rows, bytes of metric and labels text, ts_ms)`.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn scrapes_after(&self, after: i64) -> Result<Vec<(i64, i64, i64, i64)>, StoreError> {
+        let id = self.id_column();
+        let sql = format!(
+            "SELECT CAST(MAX({id}) AS BIGINT), CAST(COUNT(*) AS BIGINT),
+                    CAST(SUM(LENGTH(metric) + LENGTH(labels)) AS BIGINT), ts_ms
+             FROM telemetry_core.metric_samples WHERE {id} > $1
+             GROUP BY target, ts_ms ORDER BY 1"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(after)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The saved cursor of a remote-write endpoint.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn cursor(&self, remote: &str) -> Result<Option<i64>, StoreError> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT last_id FROM telemetry_core.remote_write_cursor WHERE remote = $1",
+        )
+        .bind(remote.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(id,)| id))
+    }
+
+    /// Saves the cursor of a remote-write endpoint.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn save_cursor(&self, remote: &str, last_id: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO telemetry_core.remote_write_cursor (remote, last_id, updated_ms)
+             VALUES ($1, $2, $3)
+             ON CONFLICT (remote) DO UPDATE SET last_id = excluded.last_id, updated_ms = excluded.updated_ms",
+        )
+        .bind(remote.to_owned())
+        .bind(last_id)
+        .bind(epoch_ms(SystemTime::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes samples and exemplars older than `cutoff`; returns how many samples.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn delete_older_than(&self, cutoff: SystemTime) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM telemetry_core.metric_samples WHERE ts_ms < $1")
+            .bind(epoch_ms(cutoff))
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM telemetry_core.exemplars WHERE ts_ms < $1")
+            .bind(epoch_ms(cutoff))
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+    /// Number of stored exemplars.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn exemplar_count(&self) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM telemetry_core.exemplars")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
+    /// Number of stored samples.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn count(&self) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM telemetry_core.metric_samples")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+}
+
+/// `INSERT INTO {into} VALUES ($1, …), …`: `rows` rows of `columns` parameters.
+fn insert_sql(into: &str, columns: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {into} VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * columns + column + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+fn stored(
+    target: String,
+    metric: String,
+    labels: &str,
+    value: Option<f64>,
+    ts_ms: i64,
+) -> StoredSample {
+    StoredSample {
+        target,
+        ts_ms,
+        sample: Sample {
+            name: metric,
+            metric_type: MetricType::Unknown,
+            // A row not written by this service: no labels rather than no answer.
+            labels: Labels::from_json(labels).unwrap_or_default(),
+            value: value.unwrap_or(f64::NAN),
+            timestamp_ms: None,
+        },
+    }
+}
