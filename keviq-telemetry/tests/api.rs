@@ -2,7 +2,6 @@
 //! real SQLite file, the API answers from it, bad parameters get JSON 400s naming
 //! the parameter, and headless Chromium renders the dashboard listing the service.
 
-use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
@@ -12,6 +11,9 @@ mod postgres;
 #[path = "support/cdp.rs"]
 mod cdp;
 
+#[path = "support/serve.rs"]
+mod serve;
+
 use axum::Router;
 use axum::routing::get;
 use keviq_telemetry::api::{AppState, app};
@@ -19,18 +21,11 @@ use keviq_telemetry::config::{LOG_FILES_VAR, LogConfig, ScrapeConfig, Target};
 use keviq_telemetry::scrape::Scraper;
 use keviq_telemetry::store::Store;
 use serde_json::Value;
-use tokio::net::TcpListener;
+use serve::serve;
 
 #[keviq::service(name = "worker")]
 fn worker() -> Router {
     Router::new().route("/work", get(|| async { "done" }))
-}
-
-async fn serve(router: Router) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
 }
 
 async fn get_json(url: &str) -> (u16, Value) {

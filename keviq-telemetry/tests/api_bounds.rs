@@ -6,12 +6,13 @@
 //! the store holds an hour more); a deliberately slow statement is stopped by the
 //! statement timeout, and the API answers its documented 503.
 
-use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[path = "support/postgres.rs"]
 mod postgres;
+#[path = "support/serve.rs"]
+mod serve;
 
 use keviq_telemetry::api::{AppState, SAMPLE_LIMIT, SERVICE_LIMIT, app};
 use keviq_telemetry::config::{ScrapeConfig, Target};
@@ -19,7 +20,6 @@ use keviq_telemetry::scrape::Scraper;
 use keviq_telemetry::store::{Backend, Store, StoreError};
 use serde_json::Value;
 use sqlx::{AnyConnection, Connection, Executor};
-use tokio::net::TcpListener;
 
 /// The generated fleet: `127.0.0.1:1` … `127.0.0.1:3`, scraped every 2 s.
 const TARGETS: i64 = 3;
@@ -141,7 +141,8 @@ impl Filler {
     }
 }
 
-async fn serve(store: Store) -> String {
+/// The API over `store`, served on 127.0.0.1: its base URL.
+async fn serve_api(store: Store) -> String {
     let targets = (1..=TARGETS)
         .map(|t| Target {
             host: "127.0.0.1".into(),
@@ -155,10 +156,7 @@ async fn serve(store: Store) -> String {
         body_limit: 1 << 20,
         sample_limit: 0,
     });
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    let router = app(AppState::local(scraper, store));
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let addr = serve::serve(app(AppState::local(scraper, store))).await;
     format!("http://{addr}")
 }
 
@@ -241,7 +239,7 @@ async fn check_bounds(url: &str) {
     let stored = store.count().await.expect("count");
     assert_eq!(stored, RECENT * TARGETS * rows_per_scrape());
 
-    let base = serve(store.clone()).await;
+    let base = serve_api(store.clone()).await;
     label_queries_stop_at_the_limit(&base).await;
     limits_over_their_caps_are_refused(&base).await;
     hostile_parameters_are_inert(&base, &store, stored).await;
@@ -422,7 +420,7 @@ async fn slow_statements_are_stopped(store: &Store, backend: Backend) {
 
     // Through the API: a scan of every bucket row for a label no row has, under a
     // 1 ms timeout, is the documented 503.
-    let base = serve(store.clone().with_query_timeout(Duration::from_millis(1))).await;
+    let base = serve_api(store.clone().with_query_timeout(Duration::from_millis(1))).await;
     let answer = get(format!(
         "{base}/api/v1/samples?metric=mona_http_request_duration_ms_bucket&since=0&label=le=none"
     ))
