@@ -8,6 +8,7 @@
 //! | `TELEMETRY_RETENTION_HOURS` | `24` | hours samples are kept (1 to 87600) |
 //! | `TELEMETRY_BUFFER_BYTES` | `256MiB` | bound of the scrapes waiting for the store (bytes, or `KiB`/`MiB`/`GiB`); past it the oldest are dropped and counted |
 //! | `TELEMETRY_DRAIN_SECONDS` | `15` | how long shutdown goes on writing the buffer (0 to 3600); what is left is logged and counted |
+//! | `TELEMETRY_QUERY_TIMEOUT_SECONDS` | `5` | statement timeout of every API read (1 to 300) |
 //! | `KEVIQ_LISTEN` | `127.0.0.1:8015` | the address the API and dashboard listen on |
 //! | `TELEMETRY_REMOTE_WRITE_URL` | unset: no remote write | comma-separated `http://` remote-write 1.0 endpoints |
 //! | `TELEMETRY_REMOTE_WRITE_BEARER_TOKEN_FILE` | unset | a file holding the token of `Authorization: Bearer` |
@@ -137,6 +138,8 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3600);
 pub const BUFFER_BYTES_VAR: &str = "TELEMETRY_BUFFER_BYTES";
 /// Variable holding the shutdown drain limit ([`StorageConfig::drain_limit`]).
 pub const DRAIN_VAR: &str = "TELEMETRY_DRAIN_SECONDS";
+/// Variable holding the API's statement timeout ([`StorageConfig::query_timeout`]).
+pub const QUERY_TIMEOUT_VAR: &str = "TELEMETRY_QUERY_TIMEOUT_SECONDS";
 /// Variable holding the listen address (every keviq service's).
 pub const LISTEN_VAR: &str = keviq::axum::LISTEN_VAR;
 /// Where the telemetry service listens when [`LISTEN_VAR`] is unset: its published
@@ -310,17 +313,19 @@ impl ScrapeConfig {
     }
 }
 
-/// How scrapes wait for the local store.
+/// How the local store is written and read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StorageConfig {
     /// Most bytes of scrapes waiting for the store ([`crate::writer`]).
     pub buffer_bytes: u64,
     /// How long shutdown goes on writing what is buffered.
     pub drain_limit: Duration,
+    /// How long one read of the API may run before the database stops it.
+    pub query_timeout: Duration,
 }
 
 impl StorageConfig {
-    /// Reads [`BUFFER_BYTES_VAR`] and [`DRAIN_VAR`] through `get`.
+    /// Reads [`BUFFER_BYTES_VAR`], [`DRAIN_VAR`] and [`QUERY_TIMEOUT_VAR`] through `get`.
     ///
     /// # Errors
     /// The first bad variable, named.
@@ -336,6 +341,13 @@ impl StorageConfig {
                 get(DRAIN_VAR),
                 crate::writer::DEFAULT_DRAIN_LIMIT.as_secs(),
                 0..=3600,
+                "seconds",
+            )?),
+            query_timeout: Duration::from_secs(number(
+                QUERY_TIMEOUT_VAR,
+                get(QUERY_TIMEOUT_VAR),
+                crate::store::STATEMENT_TIMEOUT.as_secs(),
+                1..=300,
                 "seconds",
             )?),
         })
@@ -646,6 +658,18 @@ mod tests {
                 "TELEMETRY_RETENTION_HOURS: `0` is not a whole number of hours",
             ),
             (
+                &[(BUFFER_BYTES_VAR, "lots")],
+                "TELEMETRY_BUFFER_BYTES: `lots` is not a size",
+            ),
+            (
+                &[(DRAIN_VAR, "3601")],
+                "TELEMETRY_DRAIN_SECONDS: `3601` is not a whole number of seconds from 0 to 3600",
+            ),
+            (
+                &[(QUERY_TIMEOUT_VAR, "0")],
+                "TELEMETRY_QUERY_TIMEOUT_SECONDS: `0` is not a whole number of seconds from 1 to 300",
+            ),
+            (
                 &[(RETENTION_VAR, "87601")],
                 "TELEMETRY_RETENTION_HOURS: `87601` is not",
             ),
@@ -671,6 +695,14 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://telemetry.sqlite");
         assert_eq!(s.retention, Duration::from_secs(24 * 3600));
         assert_eq!(s.listen.to_string(), "127.0.0.1:8015");
+        assert_eq!(
+            s.storage,
+            StorageConfig {
+                buffer_bytes: 256 << 20,
+                drain_limit: Duration::from_secs(15),
+                query_timeout: Duration::from_secs(5),
+            }
+        );
         let s = settings(&[
             (DATABASE_URL_VAR, "postgres://db/t"),
             (RETENTION_VAR, " 2 "),

@@ -96,7 +96,11 @@ async fn until_stopped(mut stopped: watch::Receiver<bool>) {
 /// An unusable database.
 pub async fn start(settings: Settings) -> Result<Started, DaemonError> {
     let store = match settings.store_url() {
-        Some(url) => Some(Store::connect(url).await?),
+        Some(url) => Some(
+            Store::connect(url)
+                .await?
+                .with_query_timeout(settings.storage.query_timeout),
+        ),
         None => None,
     };
     let remote = match &settings.remote_write {
