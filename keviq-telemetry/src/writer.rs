@@ -157,8 +157,10 @@ impl Queue {
         let mut state = self.lock();
         let refusal = if state.closed {
             Some("shutdown has begun")
-        } else if amount.bytes + state.writing.bytes > self.capacity {
+        } else if amount.bytes > self.capacity {
             Some("the scrape alone is larger than the write buffer (TELEMETRY_BUFFER_BYTES)")
+        } else if amount.bytes + state.writing.bytes > self.capacity {
+            Some("the write buffer cannot hold it beside the scrape being written")
         } else {
             None
         };
