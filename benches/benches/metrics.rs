@@ -3,7 +3,8 @@
 //! Every group measures keviq, `prometheus`, `prometheus-client`, `metrics` (with
 //! `metrics-exporter-prometheus`) and `measured`, plus `floor`: a raw
 //! `AtomicU64::fetch_add(1, Relaxed)` on a static, the physical lower bound of
-//! "count one event".
+//! "count one event". `fastmetrics` 0.7 is in `labeled_inc`, `histogram_observe`,
+//! `contended_inc`, `render_10k` and the heap report.
 //!
 //! `counter_inc`, `labeled_inc` and `histogram_observe` also record with an
 //! exemplar (`*_with_exemplar`: a prepared 36-character `request_id` label, stamped
@@ -16,7 +17,9 @@
 //!
 //! Run with `cargo bench --bench metrics`.
 
-use keviq_benches::peers::{MMethod, MRender, MReq, MReqSet, MStatus, PcLabels, PcMethod};
+use keviq_benches::peers::{
+    FmLabels, FmMethod, MMethod, MRender, MReq, MReqSet, MStatus, PcLabels, PcMethod,
+};
 use keviq_benches::{CountingAlloc, heap_of, n_threads};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -137,6 +140,14 @@ struct PcLabelsStatic {
     status: u16,
 }
 
+/// `fastmetrics` labels on the hot path (static paths: no allocation per call).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, fastmetrics::derive::LabelSet)]
+struct FmLabelsStatic {
+    method: FmMethod,
+    path: &'static str,
+    status: u16,
+}
+
 /// One label combination, in the shape each library takes it.
 #[derive(Debug, Clone, Copy)]
 struct Combo {
@@ -144,6 +155,7 @@ struct Combo {
     method_str: &'static str,
     pc_method: PcMethod,
     m_method: MMethod,
+    fm_method: FmMethod,
     route: Route,
     path: &'static str,
     status: u16,
@@ -154,8 +166,20 @@ struct Combo {
 
 fn combos() -> Vec<Combo> {
     let methods = [
-        (HttpMethod::Get, "GET", PcMethod::GET, MMethod::Get),
-        (HttpMethod::Post, "POST", PcMethod::POST, MMethod::Post),
+        (
+            HttpMethod::Get,
+            "GET",
+            PcMethod::GET,
+            MMethod::Get,
+            FmMethod::Get,
+        ),
+        (
+            HttpMethod::Post,
+            "POST",
+            PcMethod::POST,
+            MMethod::Post,
+            FmMethod::Post,
+        ),
     ];
     let statuses = [
         (200u16, StatusCode::OK, "200", MStatus::Ok),
@@ -163,13 +187,14 @@ fn combos() -> Vec<Combo> {
     ];
     let mut out = Vec::with_capacity(COMBOS);
     for route in Route::ALL {
-        for &(method, method_str, pc_method, m_method) in &methods {
+        for &(method, method_str, pc_method, m_method, fm_method) in &methods {
             for &(status, status_code, status_str, m_status) in &statuses {
                 out.push(Combo {
                     method,
                     method_str,
                     pc_method,
                     m_method,
+                    fm_method,
                     route,
                     path: ROUTES[route as usize],
                     status,
@@ -195,6 +220,13 @@ const METHODS4: [(HttpMethod, &str, PcMethod, MMethod); 4] = [
         PcMethod::DELETE,
         MMethod::Delete,
     ),
+];
+/// The same four methods for `fastmetrics`.
+const FM_METHODS4: [FmMethod; 4] = [
+    FmMethod::Get,
+    FmMethod::Post,
+    FmMethod::Put,
+    FmMethod::Delete,
 ];
 const STATUS2: [(u16, &str, MStatus); 2] =
     [(200, "200", MStatus::Ok), (404, "404", MStatus::NotFound)];
@@ -473,6 +505,25 @@ fn labeled_inc(c: &mut Criterion) {
         })
     });
 
+    let fm = fastmetrics::metrics::family::Family::<
+        FmLabelsStatic,
+        fastmetrics::metrics::counter::Counter,
+    >::default();
+    g.bench_function("fastmetrics", |b| {
+        let mut r = Rotor::new(COMBOS);
+        b.iter(|| {
+            let c = black_box(&combos[r.next()]);
+            fm.with_or_new(
+                &FmLabelsStatic {
+                    method: c.fm_method,
+                    path: c.path,
+                    status: c.status,
+                },
+                |c| c.inc(),
+            );
+        })
+    });
+
     metrics_global();
     g.bench_function("metrics", |b| {
         let mut r = Rotor::new(COMBOS);
@@ -600,6 +651,12 @@ fn histogram_observe(c: &mut Criterion) {
         b.iter(|| pc.observe(black_box(values[r.next()])))
     });
 
+    let fm = fastmetrics::metrics::histogram::Histogram::new(BUCKETS);
+    g.bench_function("fastmetrics", |b| {
+        let mut r = Rotor::new(n);
+        b.iter(|| fm.observe(black_box(values[r.next()])))
+    });
+
     // `metrics` appends raw samples to a lock-free bucket and sorts them into
     // histogram buckets later, at upkeep or render. `metrics` times the recording
     // only (draining untimed between chunks, so memory stays bounded);
@@ -686,6 +743,9 @@ fn contended_inc(c: &mut Criterion) {
 
     let measured = measured::Counter::new();
     g.bench_function("measured", |b| contended(b, &|| black_box(&measured).inc()));
+
+    let fm: fastmetrics::metrics::counter::Counter = Default::default();
+    g.bench_function("fastmetrics", |b| contended(b, &|| black_box(&fm).inc()));
 
     g.bench_function("floor", |b| {
         contended(b, &|| {
@@ -794,6 +854,36 @@ fn render_10k(c: &mut Criterion) {
         out
     };
 
+    // fastmetrics (appends `_total` to counter names itself)
+    let mut fm_registry = fastmetrics::registry::Registry::default();
+    let fm = fastmetrics::metrics::family::Family::<
+        FmLabels,
+        fastmetrics::metrics::counter::Counter,
+    >::default();
+    fm_registry
+        .register("bench_http_requests", "Requests served", fm.clone())
+        .expect("register");
+    for (i, (m, path, s)) in series.iter().enumerate() {
+        fm.with_or_new(
+            &FmLabels {
+                method: FM_METHODS4[*m],
+                path: path.clone(),
+                status: STATUS2[*s].0,
+            },
+            |c| c.inc_by(value(i)),
+        );
+    }
+    let fm_render = || {
+        let mut out = String::new();
+        fastmetrics::format::text::encode(
+            &mut out,
+            &fm_registry,
+            fastmetrics::format::text::TextProfile::default(),
+        )
+        .expect("encode");
+        out
+    };
+
     // metrics
     let recorder = metrics_local();
     let metrics_handle = recorder.handle();
@@ -849,6 +939,7 @@ fn render_10k(c: &mut Criterion) {
             let text = std::str::from_utf8(&text).expect("utf-8").to_owned();
             ("measured", text.len(), samples(&text))
         },
+        ("fastmetrics", fm_render().len(), samples(&fm_render())),
     ];
     let line: Vec<String> = sizes
         .iter()
@@ -870,6 +961,8 @@ fn render_10k(c: &mut Criterion) {
     g.bench_function("metrics", |b| b.iter(metrics_render));
     g.throughput(Throughput::Bytes(sizes[4].1 as u64));
     g.bench_function("measured", |b| b.iter(&mut measured_render));
+    g.throughput(Throughput::Bytes(sizes[5].1 as u64));
+    g.bench_function("fastmetrics", |b| b.iter(fm_render));
     g.finish();
 }
 
@@ -956,6 +1049,25 @@ fn memory_report() {
         recorder
     });
 
+    let fastmetrics = heap_per_series(|| {
+        let f = fastmetrics::metrics::family::Family::<
+            FmLabels,
+            fastmetrics::metrics::counter::Counter,
+        >::default();
+        for (i, path) in paths.iter().enumerate() {
+            let (_, (s, ..)) = label(i);
+            f.with_or_new(
+                &FmLabels {
+                    method: FM_METHODS4[i % 4],
+                    path: path.clone(),
+                    status: s,
+                },
+                |c| c.inc(),
+            );
+        }
+        f
+    });
+
     let measured = heap_per_series(|| {
         let v = measured::CounterVec::with_label_set(MReqSet::default());
         for (i, path) in paths.iter().enumerate() {
@@ -971,7 +1083,8 @@ fn memory_report() {
 
     println!(
         "heap_bytes_per_series keviq={keviq:.1} prometheus={prometheus:.1} \
-         prometheus_client={prometheus_client:.1} metrics={metrics:.1} measured={measured:.1}"
+         prometheus_client={prometheus_client:.1} metrics={metrics:.1} measured={measured:.1} \
+         fastmetrics={fastmetrics:.1}"
     );
     println!(
         "heap_bytes_per_series_note keviq(max_series=200000)={keviq:.1} \

@@ -25,7 +25,9 @@
 //! `KEVIQ_SCALING_MAX` (default 1,000,000) caps the largest render size, for a quick
 //! run. Run with `cargo bench -p keviq-benches --bench scaling`.
 
-use keviq_benches::peers::{MMethod, MRender, MReq, MReqSet, MStatus, PcLabels, PcMethod};
+use keviq_benches::peers::{
+    FmLabels, FmMethod, MMethod, MRender, MReq, MReqSet, MStatus, PcLabels, PcMethod,
+};
 use keviq_benches::{CountingAlloc, heap_of, n_threads};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -48,24 +50,6 @@ static GLOBAL: CountingAlloc = CountingAlloc;
 // ---------------------------------------------------------------------------
 // Label sets
 // ---------------------------------------------------------------------------
-
-/// HTTP method for `fastmetrics` (rendered by variant name: its derive takes no
-/// rename, and `Get` vs `GET` does not change the cost).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, fastmetrics::derive::EncodeLabelValue)]
-enum FmMethod {
-    Get,
-    Post,
-    Put,
-    Delete,
-}
-
-/// `fastmetrics` labels with owned, free-form paths (its family is keyed by value).
-#[derive(Debug, Clone, Hash, PartialEq, Eq, fastmetrics::derive::LabelSet)]
-struct FmLabels {
-    method: FmMethod,
-    path: String,
-    status: u16,
-}
 
 const M_METHODS: [MMethod; 4] = [MMethod::Get, MMethod::Post, MMethod::Put, MMethod::Delete];
 const M_STATUSES: [MStatus; 2] = [MStatus::Ok, MStatus::NotFound];

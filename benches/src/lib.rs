@@ -153,6 +153,26 @@ pub mod peers {
         pub status: MStatus,
     }
 
+    /// HTTP method for `fastmetrics` (rendered by variant name: its derive takes no
+    /// rename, and `Get` vs `GET` changes neither the cost nor the output's size).
+    #[allow(missing_docs)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, fastmetrics::derive::EncodeLabelValue)]
+    pub enum FmMethod {
+        Get,
+        Post,
+        Put,
+        Delete,
+    }
+
+    /// `fastmetrics` labels with owned, free-form paths (its family is keyed by value).
+    #[allow(missing_docs)]
+    #[derive(Debug, Clone, Hash, PartialEq, Eq, fastmetrics::derive::LabelSet)]
+    pub struct FmLabels {
+        pub method: FmMethod,
+        pub path: String,
+        pub status: u16,
+    }
+
     /// `measured` group used for rendering.
     #[allow(missing_docs, missing_debug_implementations)]
     #[derive(measured::MetricGroup)]

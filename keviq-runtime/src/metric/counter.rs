@@ -169,6 +169,7 @@ impl Series for LabeledCounter {
     fn handle<'a>(&'a self, _: &'a ()) -> &'a LabeledCounter {
         self
     }
+    #[inline]
     fn encode(&self, _: &(), enc: &mut Encoder<'_>) {
         enc.counter_with_exemplar(self.get(), || self.exemplar());
     }

@@ -1,14 +1,14 @@
 use std::hash::BuildHasher;
 use std::marker::PhantomData;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::Series;
 use super::key::SeriesKey;
 use crate::encode::Collect;
-use crate::encode::Encoder;
-use crate::label::{KeyBuf, LabelSchema};
+use crate::encode::{Encoder, needs_escape};
+use crate::label::{KeyBuf, KeyHasher, LabelSchema, key_eq};
 
 /// Default cap on the number of series of a family with free-form labels.
 pub const DEFAULT_MAX_SERIES: usize = 10_000;
@@ -71,15 +71,11 @@ impl<L, M: Series> Family<L, M> {
 impl<L: LabelSchema, M: Series> Family<L, M> {
     /// The series for one label set, created at zero on first use. Keep the handle to
     /// skip the lookup next time.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, values: L::Values<'_>) -> M::Handle<'_> {
         let series = match L::DENSE_LEN {
             Some(len) => self.dense(len, L::dense_index(&values)),
-            None => {
-                let mut key = KeyBuf::new();
-                L::encode(&values, &mut key);
-                self.sparse(key.as_bytes())
-            }
+            None => self.sparse(&values),
         };
         series.handle(&self.config)
     }
@@ -115,17 +111,30 @@ impl<L: LabelSchema, M: Series> Family<L, M> {
     }
 
     #[inline(always)]
-    fn sparse(&self, key: &[u8]) -> &M {
+    fn sparse(&self, values: &L::Values<'_>) -> &M {
         let index = self
             .sparse
             .get_or_init(|| SparseIndex::new(self.max_series));
-        let hash = key_hash(&index.seeds, key);
-        match index.find(key, hash) {
+        let mut h = KeyHasher::new(&index.seeds);
+        L::hash(values, &mut h);
+        let hash = h.finish();
+        match index.find(hash, |key| L::matches(values, key)) {
             Some(series) => series,
-            None => match index.insert(key, hash, self.max_series, &self.config) {
-                Some(series) => series,
-                None => self.overflow(),
-            },
+            None => self.create(index, values, hash),
+        }
+    }
+
+    /// A lookup that missed: builds the key and inserts its series.
+    #[cold]
+    #[inline(never)]
+    fn create<'a>(&'a self, index: &'a SparseIndex<M>, values: &L::Values<'_>, hash: u64) -> &'a M {
+        let mut key = KeyBuf::new();
+        L::encode(values, &mut key);
+        let mut plain = true;
+        L::decode_key(key.as_bytes(), |_, v| plain &= !needs_escape(v));
+        match index.insert(key.as_bytes(), plain, hash, self.max_series, &self.config) {
+            Some(series) => series,
+            None => self.overflow(),
         }
     }
 
@@ -149,7 +158,7 @@ impl<L: LabelSchema, M: Series> Family<L, M> {
                 .filter(|p| !p.load(Ordering::Acquire).is_null())
                 .count()
         });
-        dense + self.sparse.get().map_or(0, |s| s.series.count())
+        dense + self.sparse.get().map_or(0, SparseIndex::len)
     }
 
     /// `true` before the first series is created.
@@ -173,9 +182,17 @@ impl<L: LabelSchema, M: Series> Collect for Family<L, M> {
             }
         }
         if let Some(index) = self.sparse.get() {
-            for (_, (key, series)) in index.series.iter() {
+            for (series, key) in index.entries() {
                 enc.clear_labels();
-                L::decode_key(key.as_bytes(), |i, v| enc.label_at(i, v));
+                if key.plain() {
+                    L::decode_key(
+                        key.as_bytes(),
+                        #[inline(always)]
+                        |i, v| enc.plain_label_at(i, v),
+                    );
+                } else {
+                    L::decode_key(key.as_bytes(), |i, v| enc.label_text_at(i, v));
+                }
                 series.encode(&self.config, enc);
             }
         }
@@ -209,50 +226,113 @@ impl<L, M: Series> Drop for Family<L, M> {
 /// `slots` is an open-addressing table sized once for `max_series` at a load factor
 /// of at most one half, so it never resizes and lookups never wait. Each slot is a
 /// `u32`: the top 8 bits of the hash as a tag, then `arena index + 1` (zero is
-/// empty), which caps a family at [`MAX_SPARSE_SERIES`]. Series live in an
-/// append-only arena whose elements never move, so handles stay valid; each holds
-/// its key behind a thin pointer ([`SeriesKey`]).
+/// empty), which caps a family at [`MAX_SPARSE_SERIES`].
+///
+/// Series live in an append-only arena of fixed-size chunks whose entries never
+/// move, so handles stay valid. An entry holds the series and its key, inline when
+/// the key is short ([`SeriesKey`]): a lookup that hits reads the slot, then one
+/// cache line with the key to compare and the counter to bump. Chunks are
+/// allocated as the family grows, so a family pays for the series it has, not for
+/// its cap, and fixed chunks waste at most one chunk (a doubling arena wasted up to
+/// half of itself).
 struct SparseIndex<M> {
-    /// Per-family random seeds of [`key_hash`].
+    /// Per-family random seeds of [`KeyHasher`].
     seeds: [u64; 2],
     slots: Box<[AtomicU32]>,
-    series: boxcar::Vec<(SeriesKey, M)>,
+    /// The first chunk, also `chunks[0]`'s place: a lookup in a family that fits in
+    /// one chunk (most do) finds its entry at a fixed offset from this pointer,
+    /// which it loads while it hashes, instead of loading it from the chunk table
+    /// once the slot gave the index.
+    first: Chunk<M>,
+    /// Chunks `1..`; slot 0 is never used.
+    chunks: Box<[Chunk<M>]>,
+    /// log2 of a chunk's length.
+    chunk_shift: u32,
+    /// Entries in use: entries `0..len` are set, in order.
+    len: AtomicUsize,
     insert_lock: Mutex<()>,
 }
 
+/// A chunk of the arena, allocated when the family first needs it.
+type Chunk<M> = OnceLock<Box<[Entry<M>]>>;
+
+/// One arena entry: set once, under the insert lock, before its slot is published.
+/// Aligned to a cache line so that a counter's entry (16-byte series, 40-byte key,
+/// the once-flag) never straddles two.
+#[repr(align(64))]
+struct Entry<M>(OnceLock<(M, SeriesKey)>);
+
 impl<M: Series> SparseIndex<M> {
     fn new(max_series: usize) -> Self {
-        let capacity = max_series
-            .min(MAX_SPARSE_SERIES)
-            .saturating_mul(2)
-            .max(16)
-            .next_power_of_two();
+        let cap = max_series.clamp(1, MAX_SPARSE_SERIES);
+        let capacity = cap.saturating_mul(2).max(16).next_power_of_two();
+        // A 64th of the cap per chunk, within 16..=4096 entries: a family of a few
+        // series holds one small chunk, a large one a few dozen.
+        let chunk_len = (cap.next_power_of_two() / 64).clamp(16, 4096);
+        let chunk_shift = chunk_len.trailing_zeros();
         Self {
             seeds: {
                 let state = foldhash::fast::RandomState::default();
                 [state.hash_one(0u64), state.hash_one(1u64)]
             },
             slots: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
-            series: boxcar::Vec::new(),
+            first: OnceLock::new(),
+            chunks: (0..cap.div_ceil(chunk_len))
+                .map(|_| OnceLock::new())
+                .collect(),
+            chunk_shift,
+            len: AtomicUsize::new(0),
             insert_lock: Mutex::new(()),
         }
     }
 
-    /// Probes from the key's home slot; returns the series, or `None` at the first
-    /// empty slot.
+    /// Series created so far.
+    fn len(&self) -> usize {
+        self.len.load(Ordering::Acquire)
+    }
+
+    /// The entry at arena index `i`, once set.
     #[inline(always)]
-    fn find(&self, key: &[u8], hash: u64) -> Option<&M> {
+    fn entry(&self, i: usize) -> Option<&(M, SeriesKey)> {
+        let chunk = self.chunk(i >> self.chunk_shift)?;
+        chunk.get(i & ((1 << self.chunk_shift) - 1))?.0.get()
+    }
+
+    /// Every series with its key, in creation order.
+    fn entries(&self) -> impl Iterator<Item = (&M, &SeriesKey)> {
+        (0..self.chunks.len())
+            .map_while(|c| self.chunk(c))
+            .flat_map(|chunk| chunk.iter())
+            .map_while(|e| e.0.get())
+            .map(|(series, key)| (series, key))
+    }
+
+    /// Chunk `c`, once allocated.
+    #[inline(always)]
+    fn chunk(&self, c: usize) -> Option<&[Entry<M>]> {
+        let chunk = if c == 0 {
+            &self.first
+        } else {
+            self.chunks.get(c)?
+        };
+        chunk.get().map(|b| &b[..])
+    }
+
+    /// Probes from the hash's home slot for a key `is_key` accepts; returns its
+    /// series, or `None` at the first empty slot.
+    #[inline(always)]
+    fn find(&self, hash: u64, is_key: impl Fn(&[u8]) -> bool) -> Option<&M> {
         let mask = self.slots.len() - 1;
         let tag = tag(hash);
         let mut pos = hash as usize & mask;
         loop {
-            let slot = self.slots[pos].load(Ordering::Acquire);
+            let slot = self.slots.get(pos)?.load(Ordering::Acquire);
             if slot == 0 {
                 return None;
             }
             if slot & TAG_MASK == tag
-                && let Some((k, series)) = self.series.get((slot & INDEX_MASK) as usize - 1)
-                && key_eq(k.as_bytes(), key)
+                && let Some((series, key)) = self.entry((slot & INDEX_MASK) as usize - 1)
+                && is_key(key.as_bytes())
             {
                 return Some(series);
             }
@@ -261,111 +341,47 @@ impl<M: Series> SparseIndex<M> {
     }
 
     #[cold]
-    fn insert(&self, key: &[u8], hash: u64, max_series: usize, config: &M::Config) -> Option<&M> {
+    fn insert(
+        &self,
+        key: &[u8],
+        plain: bool,
+        hash: u64,
+        max_series: usize,
+        config: &M::Config,
+    ) -> Option<&M> {
         // A poisoned lock only means another insert panicked; the table is still
         // consistent because a slot is published last.
         let _guard = self.insert_lock.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(series) = self.find(key, hash) {
+        if let Some(series) = self.find(hash, |k| key_eq(k, key)) {
             return Some(series);
         }
-        if self.series.count() >= max_series.min(MAX_SPARSE_SERIES) {
+        let index = self.len.load(Ordering::Relaxed);
+        if index >= max_series.min(MAX_SPARSE_SERIES) {
             return None;
         }
-        let index = self.series.push((SeriesKey::new(key), M::create(config)));
+        let chunk_len = 1usize << self.chunk_shift;
+        let c = index >> self.chunk_shift;
+        let slot = if c == 0 {
+            &self.first
+        } else {
+            self.chunks.get(c)?
+        };
+        let chunk = slot.get_or_init(|| (0..chunk_len).map(|_| Entry(OnceLock::new())).collect());
+        let (series, _) = chunk
+            .get(index & (chunk_len - 1))?
+            .0
+            .get_or_init(|| (M::create(config), SeriesKey::new(key, plain)));
+        self.len.store(index + 1, Ordering::Release);
         let mask = self.slots.len() - 1;
         let mut pos = hash as usize & mask;
-        while self.slots[pos].load(Ordering::Relaxed) != 0 {
+        while self.slots.get(pos)?.load(Ordering::Relaxed) != 0 {
             pos = (pos + 1) & mask;
         }
-        self.slots[pos].store(tag(hash) | (index as u32 + 1), Ordering::Release);
-        self.series.get(index).map(|(_, s)| s)
+        self.slots
+            .get(pos)?
+            .store(tag(hash) | (index as u32 + 1), Ordering::Release);
+        Some(series)
     }
-}
-
-/// The hash of a series key, inline (a lookup pays no call), in the wyhash scheme:
-/// 16 bytes per 64x64->128 multiply, folded. Label keys are short (a method byte,
-/// a path of 10 to 40 bytes, a status), which is where foldhash's out-of-line long
-/// path cost a fifth of a lookup. Seeded per family at random, so label values an
-/// attacker chooses cannot be aimed at one probe chain of every process.
-#[inline(always)]
-fn key_hash(seeds: &[u64; 2], key: &[u8]) -> u64 {
-    const P0: u64 = 0xa076_1d64_78bd_642f;
-    const P1: u64 = 0xe703_7ed1_a0b4_28db;
-    let len = key.len();
-    let (x, y, mut s) = if len <= 16 {
-        let (x, y) = if len >= 8 {
-            (read_u64(key, 0), read_u64(key, len - 8))
-        } else if len >= 4 {
-            (
-                u64::from(read_u32(key, 0)),
-                u64::from(read_u32(key, len - 4)),
-            )
-        } else if len > 0 {
-            let b = |i: usize| u64::from(key.get(i).copied().unwrap_or(0));
-            (b(0) | b(len / 2) << 8 | b(len - 1) << 16, 0)
-        } else {
-            (0, 0)
-        };
-        (x, y, seeds[0])
-    } else {
-        let mut s = seeds[0];
-        let mut i = 0;
-        while len - i > 16 {
-            s = folded_multiply(read_u64(key, i) ^ P0, read_u64(key, i + 8) ^ s);
-            i += 16;
-        }
-        (read_u64(key, len - 16), read_u64(key, len - 8), s)
-    };
-    s = folded_multiply(x ^ P0, y ^ s ^ seeds[1]);
-    folded_multiply(s ^ P1, (len as u64) ^ seeds[1] ^ P0)
-}
-
-#[inline(always)]
-fn folded_multiply(x: u64, y: u64) -> u64 {
-    let full = u128::from(x) * u128::from(y);
-    (full as u64) ^ ((full >> 64) as u64)
-}
-
-/// Bytes `i..i + 8` (the caller keeps `i + 8 <= b.len()`).
-#[inline(always)]
-fn read_u64(b: &[u8], i: usize) -> u64 {
-    let mut w = [0u8; 8];
-    if let Some(src) = b.get(i..i + 8) {
-        w.copy_from_slice(src);
-    }
-    u64::from_le_bytes(w)
-}
-
-/// Bytes `i..i + 4` (the caller keeps `i + 4 <= b.len()`).
-#[inline(always)]
-fn read_u32(b: &[u8], i: usize) -> u32 {
-    let mut w = [0u8; 4];
-    if let Some(src) = b.get(i..i + 4) {
-        w.copy_from_slice(src);
-    }
-    u32::from_le_bytes(w)
-}
-
-/// Key equality, inline: 8 bytes per compare instead of a call to `memcmp`, which
-/// showed as a tenth of a lookup for keys of 20 to 40 bytes.
-#[inline(always)]
-fn key_eq(a: &[u8], b: &[u8]) -> bool {
-    let len = a.len();
-    if len != b.len() {
-        return false;
-    }
-    if len < 8 {
-        return a == b;
-    }
-    let mut diff = 0;
-    let mut i = 0;
-    while i + 8 < len {
-        diff |= read_u64(a, i) ^ read_u64(b, i);
-        i += 8;
-    }
-    // The last 8 bytes, overlapping what the loop compared.
-    diff |= read_u64(a, len - 8) ^ read_u64(b, len - 8);
-    diff == 0
 }
 
 /// The most series a family with free-form labels holds (the index keeps 24 bits).
@@ -384,32 +400,24 @@ mod tests {
     use crate::metric::{Gauge, LabeledCounter};
 
     #[test]
-    fn key_hash_and_eq_cover_every_length() {
-        let seeds = [0x1234_5678_9abc_def0, 0x0fed_cba9_8765_4321];
-        let bytes: Vec<u8> = (0..100u8).map(|i| i.wrapping_mul(37)).collect();
-        let mut hashes = Vec::new();
-        for len in 0..bytes.len() {
-            let key = &bytes[..len];
-            assert!(key_eq(key, key));
-            hashes.push(key_hash(&seeds, key));
-            if len > 0 {
-                // Any single changed byte changes the key, and (here) the hash.
-                for at in [0, len / 2, len - 1] {
-                    let mut other = key.to_vec();
-                    other[at] ^= 1;
-                    assert!(!key_eq(key, &other), "len {len} at {at}");
-                    assert_ne!(
-                        key_hash(&seeds, key),
-                        key_hash(&seeds, &other),
-                        "len {len} at {at}"
-                    );
-                }
-                assert!(!key_eq(key, &bytes[..len - 1]));
-            }
+    fn an_entry_of_a_counter_is_one_cache_line() {
+        assert_eq!(size_of::<Entry<LabeledCounter>>(), 64);
+    }
+
+    #[test]
+    fn long_keys_and_many_chunks() {
+        let f: Family<(Str, u32), LabeledCounter> = Family::new("t_long_total", (), 5_000);
+        let long = "z".repeat(100);
+        for i in 0..3_000u32 {
+            f.get((&long, i)).inc();
+            f.get((&long, i)).inc();
         }
-        hashes.sort_unstable();
-        hashes.dedup();
-        assert_eq!(hashes.len(), bytes.len(), "prefixes collide");
+        assert_eq!(f.len(), 3_000);
+        assert_eq!(f.get((&long, 2_999)).get(), 2);
+        let index = f.sparse.get().expect("sparse index");
+        assert!(index.first.get().is_some());
+        assert!(index.chunks.iter().any(|c| c.get().is_some()));
+        assert_eq!(index.entries().count(), 3_000);
     }
 
     #[test]

@@ -107,6 +107,7 @@ impl Series for Gauge {
     fn handle<'a>(&'a self, _: &'a ()) -> &'a Gauge {
         self
     }
+    #[inline]
     fn encode(&self, _: &(), enc: &mut Encoder<'_>) {
         enc.gauge_i64(self.get());
     }
@@ -122,6 +123,7 @@ impl Series for FloatGauge {
     fn handle<'a>(&'a self, _: &'a ()) -> &'a FloatGauge {
         self
     }
+    #[inline]
     fn encode(&self, _: &(), enc: &mut Encoder<'_>) {
         enc.gauge_f64(self.get());
     }

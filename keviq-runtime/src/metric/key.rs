@@ -1,78 +1,66 @@
-//! [`SeriesKey`]: a series' key bytes behind a thin pointer.
+//! [`SeriesKey`]: a series' key bytes, kept inside its arena entry when short.
 //!
-//! A family with free-form labels keeps `(key, series)` per series in its arena. A
-//! `Box<[u8]>` key is a fat pointer (16 bytes); this one is 8, its length stored in
-//! the allocation instead (one byte below 255). Every string-labeled series then
-//! takes 7 bytes less, which keeps a counter series, with its exemplar pointer, at
-//! the size it had before exemplars (the arena entry stays at 32 bytes).
+//! A family with free-form labels keeps `(series, key)` per series in its arena.
+//! Keys of up to [`INLINE`] bytes (a method, a route of up to 33 bytes and a status)
+//! live in the entry itself, so a lookup that hits reads the key and the counter
+//! from one cache line; longer keys go to the heap.
 
-use std::ptr::{self, NonNull};
+/// Longest key kept inline: 38 bytes make the key 40 bytes, and a counter's arena
+/// entry (16-byte series, key, and the entry's once-flag) one 64-byte line.
+pub(super) const INLINE: usize = 38;
+const _: () = assert!(INLINE < ESCAPED as usize);
 
-/// The header byte of a key of 255 bytes or more: the length follows in 8 bytes.
-const LONG: u8 = u8::MAX;
+/// In [`SeriesKey::Inline`]'s `len`: the label text needs escaping.
+const ESCAPED: u8 = 0x80;
 
-/// A series key: immutable bytes, owned.
-pub(super) struct SeriesKey(NonNull<u8>);
-
-// SAFETY: a `SeriesKey` owns its allocation and never mutates it after `new`, as a
-// `Box<[u8]>` does, which is `Send` and `Sync`.
-unsafe impl Send for SeriesKey {}
-// SAFETY: as above: shared access only ever reads.
-unsafe impl Sync for SeriesKey {}
+/// A series key: immutable bytes, owned, and whether the series' label values
+/// need escaping when rendered (known once, when the series is created, so a
+/// render of the common case copies them without looking at them).
+#[derive(Debug)]
+pub(super) enum SeriesKey {
+    /// `len & !ESCAPED` bytes at the front of `bytes`; the `ESCAPED` bit is set when
+    /// the label text needs escaping.
+    Inline { len: u8, bytes: [u8; INLINE] },
+    /// A key longer than [`INLINE`].
+    Heap { bytes: Box<[u8]>, plain: bool },
+}
 
 impl SeriesKey {
-    /// A copy of `bytes`, with its length in front.
-    pub(super) fn new(bytes: &[u8]) -> Self {
-        let short = u8::try_from(bytes.len()).ok().filter(|&n| n < LONG);
-        let header = if short.is_some() { 1 } else { 9 };
-        // Exactly the final size, so `into_boxed_slice` does not reallocate.
-        let mut buf = Vec::with_capacity(header + bytes.len());
-        match short {
-            Some(n) => buf.push(n),
-            None => {
-                buf.push(LONG);
-                buf.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    /// A copy of `key`; `plain` when no label value of it needs escaping.
+    pub(super) fn new(key: &[u8], plain: bool) -> Self {
+        match u8::try_from(key.len()) {
+            Ok(len) if key.len() <= INLINE => {
+                let mut bytes = [0u8; INLINE];
+                bytes[..key.len()].copy_from_slice(key);
+                let len = if plain { len } else { len | ESCAPED };
+                Self::Inline { len, bytes }
             }
+            _ => Self::Heap {
+                bytes: key.into(),
+                plain,
+            },
         }
-        buf.extend_from_slice(bytes);
-        let raw: *mut [u8] = Box::into_raw(buf.into_boxed_slice());
-        // `Box::into_raw` never returns null (the allocation holds at least the header).
-        Self(NonNull::new(raw.cast::<u8>()).unwrap_or(NonNull::dangling()))
-    }
-
-    /// The header's length and the key's.
-    #[inline(always)]
-    fn lengths(&self) -> (usize, usize) {
-        let p = self.0.as_ptr();
-        // SAFETY: the allocation starts with the header's first byte (see `new`).
-        let first = unsafe { p.read() };
-        if first < LONG {
-            return (1, usize::from(first));
-        }
-        let mut len = [0u8; 8];
-        // SAFETY: a `LONG` header byte is followed by the 8 bytes of the length, in
-        // the same allocation; `len` is a distinct local.
-        unsafe { ptr::copy_nonoverlapping(p.add(1), len.as_mut_ptr(), 8) };
-        (9, u64::from_le_bytes(len) as usize)
     }
 
     /// The key.
     #[inline(always)]
     pub(super) fn as_bytes(&self) -> &[u8] {
-        let (header, len) = self.lengths();
-        // SAFETY: bytes `header..header + len` of the allocation are the key, written
-        // in `new` and never changed; the allocation lives as long as `self`.
-        unsafe { std::slice::from_raw_parts(self.0.as_ptr().add(header), len) }
+        match self {
+            // The length fits by construction; `get` keeps the check cheap and safe.
+            Self::Inline { len, bytes } => {
+                bytes.get(..usize::from(*len & !ESCAPED)).unwrap_or(bytes)
+            }
+            Self::Heap { bytes, .. } => bytes,
+        }
     }
-}
 
-impl Drop for SeriesKey {
-    fn drop(&mut self) {
-        let (header, len) = self.lengths();
-        let slice = ptr::slice_from_raw_parts_mut(self.0.as_ptr(), header + len);
-        // SAFETY: this is the `Box<[u8]>` of `new`, whose length was `header + len`,
-        // given back once.
-        drop(unsafe { Box::from_raw(slice) });
+    /// Whether no label value of the key needs escaping.
+    #[inline(always)]
+    pub(super) fn plain(&self) -> bool {
+        match self {
+            Self::Inline { len, .. } => len & ESCAPED == 0,
+            Self::Heap { plain, .. } => *plain,
+        }
     }
 }
 
@@ -82,11 +70,15 @@ mod tests {
 
     #[test]
     fn keeps_keys_of_every_length() {
-        for len in [0, 1, 100, 254, 255, 256, 70_000] {
+        for len in [0, 1, 37, 38, 39, 100, 254, 255, 256, 70_000] {
             let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-            let key = SeriesKey::new(&bytes);
-            assert_eq!(key.as_bytes(), &bytes[..], "{len}");
+            for plain in [true, false] {
+                let key = SeriesKey::new(&bytes, plain);
+                assert_eq!(key.as_bytes(), &bytes[..], "{len}");
+                assert_eq!(key.plain(), plain);
+                assert_eq!(matches!(key, SeriesKey::Inline { .. }), len <= INLINE);
+            }
         }
-        assert_eq!(size_of::<SeriesKey>(), 8);
+        assert_eq!(size_of::<SeriesKey>(), 40);
     }
 }
