@@ -77,6 +77,11 @@ pub use self::read::{
     STATEMENT_TIMEOUT, SampleQuery, StoredExemplar, is_label_name,
 };
 use self::read::{Reader, reader};
+/// Attaches an SQLite file (`$1`) under the name every query uses.
+const ATTACH: &str = "ATTACH DATABASE $1 AS telemetry_core";
+/// How long an SQLite connection waits for another's lock before failing.
+const BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 5000";
+
 /// Rows per `INSERT` statement (5 parameters each, far below both backends' limits).
 pub const ROWS_PER_INSERT: usize = 500;
 /// The database behind a [`Store`].
@@ -181,13 +186,10 @@ impl Store {
                         // as `telemetry_core`, the name every query uses. (sqlx makes
                         // `sqlite::memory:` a shared-cache database, which cannot be the
                         // main database here.)
-                        sqlx::query("ATTACH DATABASE $1 AS telemetry_core")
-                            .bind(path)
-                            .execute(&mut *conn)
-                            .await?;
+                        sqlx::query(ATTACH).bind(path).execute(&mut *conn).await?;
                         conn.execute("PRAGMA telemetry_core.journal_mode = WAL")
                             .await?;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute(BUSY_TIMEOUT).await?;
                         Ok(())
                     })
                 })

@@ -22,7 +22,7 @@ use sqlx::query::QueryAs;
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::{Database, Encode, Executor, FromRow, Postgres, Sqlite, Type};
 
-use super::{Backend, Store, StoreError, StoredSample, sqlite_path, stored};
+use super::{ATTACH, BUSY_TIMEOUT, Backend, Store, StoreError, StoredSample, sqlite_path, stored};
 use crate::sample::{Exemplar, Labels};
 /// How long one read of the API may run before the database stops it
 /// ([`StoreError::Timeout`]); [`Store::with_query_timeout`] changes it.
@@ -139,11 +139,8 @@ pub(super) fn reader(url: &str) -> Result<Reader, StoreError> {
             .after_connect(move |conn, _| {
                 let path = path.clone();
                 Box::pin(async move {
-                    sqlx::query("ATTACH DATABASE $1 AS telemetry_core")
-                        .bind(path)
-                        .execute(&mut *conn)
-                        .await?;
-                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    sqlx::query(ATTACH).bind(path).execute(&mut *conn).await?;
+                    conn.execute(BUSY_TIMEOUT).await?;
                     // No statement of this pool writes, whatever its SQL says.
                     conn.execute("PRAGMA query_only = ON").await?;
                     Ok(())
