@@ -450,7 +450,7 @@ fn fit(request_id: &str, trace_id: Option<&str>) -> (ExemplarLabels, Shortened) 
     let mut labels = ExemplarLabels::empty();
     // Every push below fits by construction (the tests pin each case).
     if id_cost <= BUDGET {
-        let _ = labels.push(REQUEST_ID_LABEL, request_id);
+        let _ = labels.push_known(REQUEST_ID_LABEL, request_id);
     } else {
         let mut keep = BUDGET - REQUEST_ID_LABEL.len() - TRUNCATION_MARK.len();
         while !request_id.is_char_boundary(keep) {
@@ -461,12 +461,12 @@ fn fit(request_id: &str, trace_id: Option<&str>) -> (ExemplarLabels, Shortened) 
         buf[..keep].copy_from_slice(head);
         buf[keep..keep + TRUNCATION_MARK.len()].copy_from_slice(TRUNCATION_MARK.as_bytes());
         if let Ok(cut) = std::str::from_utf8(&buf[..keep + TRUNCATION_MARK.len()]) {
-            let _ = labels.push(REQUEST_ID_LABEL, cut);
+            let _ = labels.push_known(REQUEST_ID_LABEL, cut);
         }
         shortened.request_id_truncated = true;
     }
     if let Some(trace_id) = trace_id_kept {
-        let _ = labels.push(TRACE_ID_LABEL, trace_id);
+        let _ = labels.push_known(TRACE_ID_LABEL, trace_id);
     }
     (labels, shortened)
 }

@@ -61,7 +61,9 @@ pub struct RequestId(HeaderValue);
 impl RequestId {
     /// The ID as text (always printable ASCII).
     pub fn as_str(&self) -> &str {
-        self.0.to_str().unwrap_or_default()
+        // Every `RequestId` is visible ASCII (generated, or checked by `parse`), so
+        // UTF-8's check (with its ASCII fast path) always passes.
+        std::str::from_utf8(self.0.as_bytes()).unwrap_or_default()
     }
 
     /// The ID as a header value.
@@ -197,13 +199,21 @@ where
         let generated = kept.is_none();
         let id = kept.unwrap_or_else(RequestId::generate);
         let trace = trace_context::extract(req.headers());
-        let span = tracing::info_span!(
-            "request",
-            request_id = id.as_str(),
-            trace_id = tracing::field::Empty,
-            method = %req.method(),
-            uri = %req.uri().path(),
-        );
+        // No subscriber records INFO (none is installed, or it filters INFO out):
+        // the span would be disabled anyway, but tracing's `log` compatibility
+        // (switched on by axum's default `tower-log` feature) would still build its
+        // fields for the `log` crate on every request, and again on every poll.
+        let span = if tracing::level_enabled!(tracing::Level::INFO) {
+            tracing::info_span!(
+                "request",
+                request_id = id.as_str(),
+                trace_id = tracing::field::Empty,
+                method = %req.method(),
+                uri = %req.uri().path(),
+            )
+        } else {
+            tracing::Span::none()
+        };
         if let Some(context) = &trace.context {
             span.record("trace_id", tracing::field::display(context.trace_id()));
         }

@@ -121,6 +121,23 @@ impl ExemplarLabels {
         if self.iter().any(|(n, _)| n == name) {
             return Err(ExemplarError::DuplicateName(name.to_owned()));
         }
+        self.append(name, value)
+    }
+
+    /// Adds a label whose name is one of keviq's own (`request_id`, `trace_id`),
+    /// valid and not yet in the set, so only the count and the budget are checked:
+    /// what the HTTP layer does on every request.
+    pub(crate) fn push_known(
+        &mut self,
+        name: &'static str,
+        value: &str,
+    ) -> Result<(), ExemplarError> {
+        debug_assert!(check_name(name).is_ok() && self.get(name).is_none());
+        self.append(name, value)
+    }
+
+    /// Appends a label after the name checks.
+    fn append(&mut self, name: &str, value: &str) -> Result<(), ExemplarError> {
         let count = self.len();
         if count == MAX_LABELS {
             return Err(ExemplarError::TooManyLabels);
