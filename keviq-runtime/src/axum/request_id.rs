@@ -13,7 +13,8 @@
 //!    request's header so handlers see the normalised value;
 //! 2. available to any code of the request's task through [`current`];
 //! 3. a field of the `request` span the handler runs in, so every log record of the
-//!    request carries it;
+//!    request carries it (the span is built when a subscriber records `INFO`, as
+//!    `keviq::logging` does; without one nothing could record it);
 //! 4. set on the response.
 //!
 //! [`ForwardRequestIdLayer`] puts the current ID on outgoing requests of an HTTP
