@@ -9,6 +9,22 @@ pub const DEFAULT_MS_BUCKETS: [f64; 14] = [
     0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
 ];
 
+/// A histogram bucket's upper bound from its `le` label as the formats write it
+/// (`0.5`, `1e3`, `+Inf`, `1.0` and `1` alike): the exposition parsers have checked
+/// it is a number of the formats' grammar, and Rust reads the same spellings.
+/// `None` for anything else.
+///
+/// ```
+/// use keviq_model::parse_bucket_bound;
+/// assert_eq!(parse_bucket_bound("+Inf"), Some(f64::INFINITY));
+/// assert_eq!(parse_bucket_bound("2.5e1"), Some(25.0));
+/// assert_eq!(parse_bucket_bound("250.0"), parse_bucket_bound("250"));
+/// assert_eq!(parse_bucket_bound("many"), None);
+/// ```
+pub fn parse_bucket_bound(le: &str) -> Option<f64> {
+    le.trim().parse().ok()
+}
+
 /// Checks histogram bucket bounds: at least one, finite, strictly increasing.
 ///
 /// ```

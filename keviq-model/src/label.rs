@@ -10,6 +10,20 @@ pub const QUANTILE_LABEL: &str = "quantile";
 /// The label Prometheus stores a series' metric name in.
 pub const METRIC_NAME_LABEL: &str = "__name__";
 
+/// Checks a label name against the Prometheus grammar only
+/// (`[a-zA-Z_][a-zA-Z0-9_]*`): what a parser or a query accepts, reserved names
+/// included.
+///
+/// ```
+/// use keviq_model::check_label_name_syntax;
+/// assert!(check_label_name_syntax("__name__").is_ok());
+/// assert!(check_label_name_syntax("a:b").is_err());
+/// assert!(check_label_name_syntax("").is_err());
+/// ```
+pub const fn check_label_name_syntax(name: &str) -> Result<(), RuleError> {
+    check_chars(name.as_bytes(), false)
+}
+
 /// Checks a declared label name: the Prometheus grammar, no `__` prefix, neither
 /// `le` (histogram buckets; `promlint` flags it on other types too) nor `quantile`
 /// (summary quantiles), and no camelCase.
@@ -21,7 +35,7 @@ pub const METRIC_NAME_LABEL: &str = "__name__";
 /// ```
 pub const fn check_label_name(name: &str, kind: MetricType) -> Result<(), RuleError> {
     let bytes = name.as_bytes();
-    if let Err(e) = check_chars(bytes, false) {
+    if let Err(e) = check_label_name_syntax(name) {
         return Err(e);
     }
     if bytes.len() >= 2 && bytes[0] == b'_' && bytes[1] == b'_' {

@@ -20,6 +20,7 @@
 
 mod buckets;
 mod bytes;
+mod case;
 mod error;
 mod family;
 mod format;
@@ -27,7 +28,8 @@ mod kind;
 mod label;
 mod name;
 
-pub use buckets::{DEFAULT_MS_BUCKETS, check_buckets};
+pub use buckets::{DEFAULT_MS_BUCKETS, check_buckets, parse_bucket_bound};
+pub use case::{RenameRule, words};
 pub use error::RuleError;
 pub use family::{
     check_family_unit, families_clash, is_reserved_name, point_label, sample_name_splits,
@@ -35,7 +37,9 @@ pub use family::{
 };
 pub use format::Format;
 pub use kind::MetricType;
-pub use label::{BUCKET_LABEL, METRIC_NAME_LABEL, QUANTILE_LABEL, check_label_name};
+pub use label::{
+    BUCKET_LABEL, METRIC_NAME_LABEL, QUANTILE_LABEL, check_label_name, check_label_name_syntax,
+};
 pub use name::{
     check_metric_name, check_metric_name_syntax, check_service_name, check_unit, family_name,
     name_problems, occupied_names, type_in_name,

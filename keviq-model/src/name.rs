@@ -25,43 +25,38 @@ const TYPE_WORDS: [&str; 5] = [
 ];
 
 /// The type word a metric name includes (`_counter` inside or at the end), as
-/// `promlint` flags it: `metric name should not include type '…'`.
+/// `promlint` flags it: `metric name should not include type '…'`. Compared
+/// without regard to case.
 ///
 /// ```
 /// use keviq_model::type_in_name;
 /// assert_eq!(type_in_name("jobs_counter_total"), Some("counter"));
+/// assert_eq!(type_in_name("jobs_Gauge"), Some("gauge"));
 /// assert_eq!(type_in_name("gauges_total"), None);
 /// ```
-pub fn type_in_name(name: &str) -> Option<&'static str> {
-    let lower = name.to_ascii_lowercase();
-    TYPE_WORDS
-        .into_iter()
-        .find(|t| lower.contains(&format!("_{t}_")) || lower.ends_with(&format!("_{t}")))
-}
-
-const fn has_type_word(name: &[u8]) -> bool {
+pub const fn type_in_name(name: &str) -> Option<&'static str> {
+    let name = name.as_bytes();
     let mut i = 0;
     while i < TYPE_WORDS.len() {
         let word = TYPE_WORDS[i].as_bytes();
-        // `_word_` anywhere, or `_word` at the end; names are checked for
-        // camelCase first, so comparing lower case is enough.
+        // `_word_` anywhere, or `_word` at the end.
         let mut start = 0;
         while start + word.len() < name.len() {
             if name[start] == b'_' {
                 let mut j = 0;
-                while j < word.len() && name[start + 1 + j] == word[j] {
+                while j < word.len() && name[start + 1 + j].to_ascii_lowercase() == word[j] {
                     j += 1;
                 }
                 let end = start + 1 + word.len();
                 if j == word.len() && (end == name.len() || name[end] == b'_') {
-                    return true;
+                    return Some(TYPE_WORDS[i]);
                 }
             }
             start += 1;
         }
         i += 1;
     }
-    false
+    None
 }
 
 /// Checks a declared metric name: the Prometheus grammar, keviq's suffix rules for
@@ -69,7 +64,7 @@ const fn has_type_word(name: &[u8]) -> bool {
 /// `_bucket` belong to histograms, which may not end in them since keviq adds
 /// them), and every `promlint` rule a name alone decides: no `:` (recording
 /// rules), no camelCase, no type word in the name. Abbreviated units such as `_ms`
-/// stay allowed (DESIGN.md's names use them).
+/// stay allowed (ARCHITECTURE.md's names use them).
 ///
 /// ```
 /// use keviq_model::{MetricType, RuleError, check_metric_name};
@@ -91,7 +86,7 @@ pub const fn check_metric_name(name: &str, kind: MetricType) -> Result<(), RuleE
     if is_camel_case(bytes) {
         return Err(RuleError::CamelCaseName);
     }
-    if has_type_word(bytes) {
+    if type_in_name(name).is_some() {
         return Err(RuleError::TypeInName);
     }
     let total = ends_with(bytes, b"_total");
