@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::MetricType;
+use keviq_model::MetricType;
 
 /// Where an exposition breaks its format, and how.
 ///

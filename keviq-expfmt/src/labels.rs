@@ -3,7 +3,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::scan::{Special, find_special, scan_label_name};
+use crate::number::{NumError, parse_f64};
+use crate::scan::{Special, find_special, scan_label_name};
 
 /// The labels of a sample or exemplar: the text between `{` and `}`, validated by the
 /// parser and decoded when iterated, so that parsing allocates nothing per sample.
@@ -372,4 +373,13 @@ pub(crate) fn unescape(raw: &str) -> Cow<'_, str> {
             }
         }
     }
+}
+
+/// The number a label value (`le`, `quantile`) holds.
+pub(crate) fn label_number(raw: &str) -> Result<f64, NumError> {
+    // A number holds no backslash: only unescape when the raw text fails.
+    parse_f64(raw, true).or_else(|e| match unescape(raw) {
+        Cow::Owned(value) => parse_f64(&value, true),
+        Cow::Borrowed(_) => Err(e),
+    })
 }

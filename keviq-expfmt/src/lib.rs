@@ -158,16 +158,16 @@
 //! for lines of 50 to 150 bytes, 2.3 for histograms, and at most about 31 for
 //! degenerate 4-to-8-byte lines (`tests/memory.rs`).
 
-use std::borrow::Cow;
-
-use std::ops::Range;
-
 pub use keviq_model::{Format, MetricType};
 
 mod check;
 mod error;
+mod exposition;
+mod findings;
 mod hash;
+mod hint;
 mod labels;
+mod mode;
 mod number;
 mod om;
 mod parser;
@@ -179,31 +179,9 @@ mod tests;
 pub use error::{
     EXCERPT_CHARS, ErrorReason, Expected, Finding, Found, Keyword, NumberField, ParseError, Place,
 };
+pub use exposition::{Exemplar, Exposition, MetricFamily, Sample, Timestamp};
 pub use labels::{LabelSet, Labels};
-
-/// How much of the specifications a parse enforces.
-///
-/// ```
-/// use keviq_expfmt::{Format, Mode, parse_with};
-///
-/// // A counter cannot go negative: an error in strict mode, a finding in scrape mode.
-/// let text = "# TYPE jobs counter\njobs_total -1\n# EOF\n";
-/// let err = parse_with(text, Format::OpenMetrics, Mode::Strict).unwrap_err();
-/// assert_eq!(err.to_string(), "line 2, column 1: sample `jobs_total` has value `-1`: a counter total cannot be negative");
-/// let exposition = parse_with(text, Format::OpenMetrics, Mode::Scrape).unwrap();
-/// assert_eq!(exposition.samples[0].value, -1.0);
-/// assert_eq!(exposition.findings[0].to_string(), err.to_string());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Mode {
-    /// Every rule of the format's specification; the first broken one is the error.
-    #[default]
-    Strict,
-    /// What Prometheus' scraper accepts; what strict mode would reject is reported
-    /// in [`Exposition::findings`].
-    Scrape,
-}
+pub use mode::Mode;
 
 /// Parses a whole exposition in the given format, in [`Mode::Strict`].
 ///
@@ -225,105 +203,4 @@ pub fn parse_with(input: &str, format: Format, mode: Mode) -> Result<Exposition<
         Format::OpenMetrics => parser.run_openmetrics()?,
     }
     parser.finish()
-}
-
-/// A parsed exposition: its families in order, all samples grouped by family, and
-/// what scrape mode tolerated.
-///
-/// The samples of a family are contiguous: [`MetricFamily::samples`] is their range in
-/// [`Exposition::samples`], and [`Sample::family`] the family's index.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Exposition<'a> {
-    /// Families, in the order their first line appears.
-    pub families: Vec<MetricFamily<'a>>,
-    /// Samples, in input order within each family and family after family. In
-    /// strict mode (and whenever the families' lines were contiguous) that is input
-    /// order. Scrape mode leaves out a series' repeated points (see [`Mode`]).
-    pub samples: Vec<Sample<'a>>,
-    /// What [`Mode::Scrape`] tolerated, in input order: at most 100, and at most 10
-    /// of one [kind](Finding::kind). Always empty in strict mode.
-    pub findings: Vec<Finding>,
-    /// Findings beyond those limits, only counted.
-    pub findings_omitted: usize,
-}
-
-impl<'a> Exposition<'a> {
-    /// The family named `name` (the name of its `# TYPE` line, or of its first sample
-    /// when it has no metadata).
-    pub fn family(&self, name: &str) -> Option<&MetricFamily<'a>> {
-        self.families.iter().find(|f| f.name == name)
-    }
-
-    /// The samples of `family`.
-    pub fn samples_of(&self, family: &MetricFamily<'a>) -> &[Sample<'a>] {
-        self.samples.get(family.samples.clone()).unwrap_or(&[])
-    }
-
-    /// The family `sample` belongs to.
-    pub fn family_of(&self, sample: &Sample<'a>) -> Option<&MetricFamily<'a>> {
-        self.families.get(sample.family)
-    }
-}
-
-/// A metric family: its metadata and where its samples are.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricFamily<'a> {
-    /// The family name. For OpenMetrics counters, without `_total`.
-    pub name: &'a str,
-    /// The type from `# TYPE`; [`MetricType::Untyped`] (Prometheus) or
-    /// [`MetricType::Unknown`] (OpenMetrics) without one.
-    pub kind: MetricType,
-    /// The `# HELP` text, unescaped. `None` without one, or when it is empty.
-    pub help: Option<Cow<'a, str>>,
-    /// The OpenMetrics `# UNIT`. `None` without one, or when it is empty.
-    pub unit: Option<&'a str>,
-    /// The family's samples, as a range of [`Exposition::samples`].
-    pub samples: Range<usize>,
-}
-
-/// One sample line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample<'a> {
-    /// The sample name, with its suffix (`http_requests_total`, `latency_bucket`).
-    pub name: &'a str,
-    /// The labels, as written (including `le` and `quantile`).
-    pub labels: LabelSet<'a>,
-    /// The value.
-    pub value: f64,
-    /// The timestamp, if the line has one.
-    pub timestamp: Option<Timestamp>,
-    /// The OpenMetrics exemplar, if the line has one.
-    pub exemplar: Option<Box<Exemplar<'a>>>,
-    /// The index of the sample's family in [`Exposition::families`].
-    pub family: usize,
-}
-
-/// A sample timestamp, in the unit of its format.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Timestamp {
-    /// Prometheus 0.0.4: milliseconds since the Unix epoch.
-    Millis(i64),
-    /// OpenMetrics: seconds since the Unix epoch, possibly fractional.
-    Seconds(f64),
-}
-
-impl Timestamp {
-    /// Seconds since the Unix epoch.
-    pub fn as_seconds(self) -> f64 {
-        match self {
-            Self::Millis(ms) => ms as f64 / 1000.0,
-            Self::Seconds(s) => s,
-        }
-    }
-}
-
-/// An OpenMetrics exemplar: `# {trace_id="..."} 0.67 1520879607.789`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Exemplar<'a> {
-    /// The exemplar's labels.
-    pub labels: LabelSet<'a>,
-    /// The exemplar's value.
-    pub value: f64,
-    /// Its timestamp in seconds, if given.
-    pub timestamp: Option<f64>,
 }

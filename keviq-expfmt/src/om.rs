@@ -1,12 +1,12 @@
 //! The OpenMetrics 1.0 text format: single spaces, no blank lines or comments,
 //! `# TYPE`, `# HELP` and `# UNIT` metadata, exemplars, and `# EOF` at the end.
 
-use keviq_model::{check_family_unit, unit_allowed};
+use keviq_model::{Format, MetricType, check_family_unit, unit_allowed};
 
-use super::error::{ErrorReason, Expected, Keyword, NumberField, ParseError, excerpt};
-use super::parser::{ParsedLabels, Parser};
-use super::scan::{scan_metric_name, scan_token};
-use super::{Exemplar, Format, MetricType, Sample, Timestamp};
+use crate::error::{ErrorReason, Expected, Keyword, NumberField, ParseError, excerpt};
+use crate::exposition::{Exemplar, Sample, Timestamp};
+use crate::parser::{ParsedLabels, Parser};
+use crate::scan::{scan_metric_name, scan_token};
 
 /// The most characters of label names and values an exemplar may carry.
 const MAX_EXEMPLAR_CHARS: usize = 128;

@@ -1,11 +1,13 @@
 //! The Prometheus text format 0.0.4: lines separated by `\n`, tokens by any number of
 //! spaces and tabs, `#` comments, `# HELP` and `# TYPE` metadata.
 
-use super::error::{ErrorReason, Expected, Keyword, NumberField, ParseError, excerpt};
-use super::number::parse_i64;
-use super::parser::{ParsedLabels, Parser};
-use super::scan::{scan_metric_name, scan_token, skip_blanks};
-use super::{Format, MetricType, Sample, Timestamp};
+use keviq_model::{Format, MetricType};
+
+use crate::error::{ErrorReason, Expected, Keyword, NumberField, ParseError, excerpt};
+use crate::exposition::{Sample, Timestamp};
+use crate::number::parse_i64;
+use crate::parser::{ParsedLabels, Parser};
+use crate::scan::{scan_metric_name, scan_token, skip_blanks};
 
 impl<'a> Parser<'a> {
     pub(crate) fn run_prometheus(&mut self) -> Result<(), ParseError> {

@@ -1,15 +1,16 @@
 //! The metric checks: the samples of one metric (label set, the point label
 //! aside) in one run, and the rules of histogram and summary metrics.
 
-use keviq_model::point_label;
+use keviq_model::{MetricType, point_label};
 
 use super::{Checker, offset, series_text, show, suffix_of, sum_and_count};
 use crate::error::{ErrorReason, NumberField, ParseError, excerpt};
+use crate::exposition::{MetricFamily, Sample, Timestamp};
 use crate::hash;
+use crate::hint::Hint;
+use crate::labels::label_number;
 use crate::number::NumError;
-use crate::parser::{Hint, label_number};
 use crate::scan::same;
-use crate::{MetricFamily, MetricType, Sample, Timestamp};
 
 impl<'a> Checker<'_, 'a> {
     /// What grouping needs of sample `k` of `samples` (which start at `base`):

@@ -21,25 +21,68 @@ mod metrics;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use keviq_model::{families_clash, sample_name_splits};
+use keviq_model::{Format, MetricType, families_clash, sample_name_splits};
 
-use super::error::{ErrorReason, ParseError, excerpt};
-use super::hash::{self, BuildPreHashed, IndexTable};
-use super::parser::{Findings, Hint, Parser};
-use super::{Format, MetricFamily, MetricType, Sample};
+use crate::error::{ErrorReason, ParseError, excerpt};
+use crate::exposition::{MetricFamily, Sample};
+use crate::findings::Findings;
+use crate::hash::{self, BuildPreHashed, IndexTable};
+use crate::hint::Hint;
 use metrics::Point;
 
-/// Runs every check over the parsed families; in scrape mode, leaves out the
-/// duplicate samples it finds.
-pub(crate) fn run(p: &mut Parser<'_>) -> Result<(), ParseError> {
+/// What the checks read of a parse.
+pub(crate) struct Parsed<'p, 'a> {
+    /// The input.
+    pub(crate) src: &'a str,
+    pub(crate) format: Format,
+    /// The seed of the parse's hashes.
+    pub(crate) seed: u64,
+    pub(crate) families: &'p [MetricFamily<'a>],
+    /// The samples, grouped by family.
+    pub(crate) samples: &'p [Sample<'a>],
+    /// Each sample's series key: its label-set hash and the key of its name.
+    pub(crate) keys: &'p [u32],
+    /// Where histogram and summary samples have their point labels, by ascending
+    /// sample index.
+    pub(crate) hints: &'p [Hint],
+    /// Whether `hints` hold (the samples were not regrouped after parsing).
+    pub(crate) hinted: bool,
+    /// The index of the family with this name, if there is one.
+    pub(crate) find_family: &'p dyn Fn(&str) -> Option<usize>,
+}
+
+/// The samples the checks leave out (scrape mode's repeated points), one bit each.
+#[derive(Debug, Default)]
+pub(crate) struct Dropped(Vec<u64>);
+
+impl Dropped {
+    /// Whether no sample is left out.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether sample `index` is left out.
+    pub(crate) fn contains(&self, index: usize) -> bool {
+        self.0
+            .get(index / 64)
+            .is_some_and(|word| word >> (index % 64) & 1 != 0)
+    }
+}
+
+/// Runs every check over the parsed families, reporting to `findings`; returns
+/// the samples to leave out (scrape mode's repeated points).
+pub(crate) fn run<'a>(
+    parsed: &Parsed<'_, 'a>,
+    findings: &mut Findings<'a>,
+) -> Result<Dropped, ParseError> {
     let mut checker = Checker {
-        src: p.src,
-        format: p.format,
-        seed: p.seed,
-        findings: &mut p.findings,
-        keys: &p.keys,
-        hints: &p.hints,
-        hinted: !p.regroup,
+        src: parsed.src,
+        format: parsed.format,
+        seed: parsed.seed,
+        findings,
+        keys: parsed.keys,
+        hints: parsed.hints,
+        hinted: parsed.hinted,
         deferred: Vec::new(),
         defer: false,
         unique: false,
@@ -48,47 +91,33 @@ pub(crate) fn run(p: &mut Parser<'_>) -> Result<(), ParseError> {
         points: Vec::new(),
         dropped: Vec::new(),
     };
-    for family in &p.families {
-        let Some(samples) = p.samples.get(family.samples.clone()) else {
+    for family in parsed.families {
+        let Some(samples) = parsed.samples.get(family.samples.clone()) else {
             continue;
         };
         checker.family(family, samples, family.samples.start)?;
     }
-    let dropped = std::mem::take(&mut checker.dropped);
-    clashes(p)?;
-    if !dropped.is_empty() {
-        let mut index = 0;
-        p.samples.retain(|_| {
-            let keep = dropped
-                .get(index / 64)
-                .is_none_or(|word| word >> (index % 64) & 1 == 0);
-            index += 1;
-            keep
-        });
-        p.recompute_ranges();
-    }
-    Ok(())
+    let dropped = Dropped(std::mem::take(&mut checker.dropped));
+    clashes(parsed, checker.findings)?;
+    Ok(dropped)
 }
 
 /// OpenMetrics forbids families whose sample names could coincide.
-fn clashes(p: &mut Parser<'_>) -> Result<(), ParseError> {
-    for index in 0..p.families.len() {
-        let Some(family) = p.families.get(index) else {
-            continue;
-        };
+fn clashes(parsed: &Parsed<'_, '_>, findings: &mut Findings<'_>) -> Result<(), ParseError> {
+    for family in parsed.families {
         let (name, kind) = (family.name, family.kind);
         for (base, _) in sample_name_splits(name) {
-            let Some(other) = p.find_family(base).and_then(|i| p.families.get(i)) else {
+            let Some(other) = (parsed.find_family)(base).and_then(|i| parsed.families.get(i))
+            else {
                 continue;
             };
-            if families_clash(name, kind, other.name, other.kind, p.format) {
+            if families_clash(name, kind, other.name, other.kind, parsed.format) {
                 let reason = ErrorReason::NameClash {
                     family: excerpt(name),
                     other: excerpt(other.name),
                     kind: other.kind,
                 };
-                let pos = offset(p.src, name);
-                p.tolerate(pos, reason)?;
+                findings.tolerate(offset(parsed.src, name), reason)?;
             }
         }
     }
@@ -160,7 +189,7 @@ struct Checker<'f, 'a> {
     unique: bool,
     /// Samples to leave out, one bit each (empty while there are none).
     dropped: Vec<u64>,
-    /// Every sample's series key (see `parser::series_key`).
+    /// Every sample's series key (see [`Parsed::keys`]).
     keys: &'f [u32],
     /// The latest sample of each series key, for the family being checked.
     latest: HashMap<u32, u32, BuildPreHashed>,

@@ -1,28 +1,27 @@
 //! The parser state and what both grammars share: numbers, samples, the
 //! bookkeeping of families, and (in `text`) label sets, quoted names and HELP
-//! texts; (in `findings`) what scrape mode tolerates.
+//! texts. Once the input is read, it hands what it parsed to the checks
+//! (`check`), which report to the same [`Findings`].
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::hash::BuildHasher;
 
 use foldhash::fast::RandomState;
-use keviq_model::{is_reserved_name, sample_name_splits, sample_suffix};
+use keviq_model::{Format, MetricType, is_reserved_name, sample_name_splits, sample_suffix};
 
-use super::error::{
-    ErrorReason, Expected, Finding, Found, Keyword, NumberField, ParseError, excerpt,
-};
-use super::hash::{self, IndexTable};
-use super::labels::unescape;
-use super::number::{MAX_EXACT, NumError, POW10, parse_f64};
-use super::scan::{TOKEN_END, class, same, scan_token};
-use super::{Exposition, Format, MetricFamily, MetricType, Mode, Sample};
+use crate::check;
+use crate::error::{ErrorReason, Expected, Found, Keyword, NumberField, ParseError, excerpt};
+use crate::exposition::{Exposition, MetricFamily, Sample};
+use crate::findings::Findings;
+use crate::hash::{self, IndexTable};
+use crate::hint::Hint;
+use crate::mode::Mode;
+use crate::number::{MAX_EXACT, NumError, POW10, parse_f64};
+use crate::scan::{TOKEN_END, class, same, scan_token};
 
-mod findings;
 mod text;
 
-pub(crate) use findings::Findings;
-pub(crate) use text::{Hint, ParsedLabels};
+pub(crate) use text::ParsedLabels;
 
 /// What the parser knows about a family beyond [`MetricFamily`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -95,14 +94,7 @@ impl<'a> Parser<'a> {
             samples: Vec::with_capacity(expected_lines(src.as_bytes())),
             keys: Vec::with_capacity(expected_lines(src.as_bytes())),
             hints: Vec::new(),
-            findings: Findings {
-                b: src.as_bytes(),
-                mode,
-                pending: Vec::new(),
-                counts: Vec::new(),
-                omitted: 0,
-                quoted_noted: false,
-            },
+            findings: Findings::new(src.as_bytes(), mode),
             seed: state.hash_one(0x006B_6576_6971_u64),
             family_index: IndexTable::default(),
             names: Vec::new(),
@@ -123,22 +115,44 @@ impl<'a> Parser<'a> {
             self.hints = Vec::new();
             self.recompute_ranges();
         }
-        super::check::run(&mut self)?;
+        let dropped = {
+            let (index, families, seed) = (&self.family_index, &self.families, self.seed);
+            let find = |name: &str| find_family(index, families, seed, name);
+            let parsed = check::Parsed {
+                src: self.src,
+                format: self.format,
+                seed: self.seed,
+                families: &self.families,
+                samples: &self.samples,
+                keys: &self.keys,
+                hints: &self.hints,
+                hinted: !self.regroup,
+                find_family: &find,
+            };
+            check::run(&parsed, &mut self.findings)?
+        };
+        if !dropped.is_empty() {
+            let mut index = 0;
+            self.samples.retain(|_| {
+                let keep = !dropped.contains(index);
+                index += 1;
+                keep
+            });
+            self.recompute_ranges();
+        }
         drop(std::mem::take(&mut self.keys));
         drop(std::mem::take(&mut self.hints));
-        let Findings {
-            pending, omitted, ..
-        } = self.findings;
+        let (findings, findings_omitted) = self.findings.into_parts();
         Ok(Exposition {
             families: self.families,
             samples: self.samples,
-            findings: Finding::locate(self.b, pending),
-            findings_omitted: omitted,
+            findings,
+            findings_omitted,
         })
     }
 
     /// Sets every family's range from samples grouped by family.
-    pub(crate) fn recompute_ranges(&mut self) {
+    fn recompute_ranges(&mut self) {
         let mut at = 0;
         let samples = &self.samples;
         for (index, family) in self.families.iter_mut().enumerate() {
@@ -389,12 +403,8 @@ impl<'a> Parser<'a> {
     }
 
     /// The family named `name`, if one was opened.
-    pub(crate) fn find_family(&self, name: &str) -> Option<usize> {
-        let h = hash::name32(self.seed, name);
-        let at = self
-            .family_index
-            .find(h, |i| self.families.get(i).is_some_and(|f| f.name == name))?;
-        Some(self.family_index.index(at))
+    fn find_family(&self, name: &str) -> Option<usize> {
+        find_family(&self.family_index, &self.families, self.seed, name)
     }
 
     /// Opens a new family (the caller checked that its name is new) whose name is at
@@ -557,17 +567,21 @@ impl<'a> Parser<'a> {
 
 /// A sample's series key: its label-set hash and the key of its name.
 #[inline(always)]
-pub(crate) fn series_key(sample: &Sample<'_>) -> u32 {
+fn series_key(sample: &Sample<'_>) -> u32 {
     sample.labels.hash() ^ hash::name_key32(sample.name)
 }
 
-/// The number a label value (`le`, `quantile`) holds.
-pub(crate) fn label_number(raw: &str) -> Result<f64, NumError> {
-    // A number holds no backslash: only unescape when the raw text fails.
-    parse_f64(raw, true).or_else(|e| match unescape(raw) {
-        Cow::Owned(value) => parse_f64(&value, true),
-        Cow::Borrowed(_) => Err(e),
-    })
+/// The family named `name` in `families`, found through `index` (their names
+/// hashed with `seed`).
+fn find_family(
+    index: &IndexTable,
+    families: &[MetricFamily<'_>],
+    seed: u64,
+    name: &str,
+) -> Option<usize> {
+    let h = hash::name32(seed, name);
+    let at = index.find(h, |i| families.get(i).is_some_and(|f| f.name == name))?;
+    Some(index.index(at))
 }
 
 /// How many lines an input of this size probably has, from the lines of its first

@@ -3,10 +3,9 @@
 
 use std::borrow::Cow;
 
-use keviq_model::is_reserved_name;
+use keviq_model::{Format, is_reserved_name};
 
 use super::Parser;
-use crate::Format;
 use crate::error::{ErrorReason, Expected, Found, ParseError, Place, excerpt};
 use crate::hash;
 use crate::labels::{LabelSet, closing_quote, unescape};
@@ -42,21 +41,6 @@ pub(crate) struct PairAt {
     pub(crate) value: (usize, usize),
     /// What it adds to the set's hash.
     pub(crate) hash: u32,
-}
-
-/// Where a histogram bucket's `le` or a summary's `quantile` sits in a sample's
-/// label set (offsets into its raw text), noted while parsing so that the checks
-/// after reading need not look for it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Hint {
-    /// The sample's index.
-    pub(crate) sample: u32,
-    /// The hash of its labels without this one.
-    pub(crate) metric: u32,
-    /// The start of the label's name.
-    pub(crate) start: u32,
-    /// The range of its value.
-    pub(crate) value: (u32, u32),
 }
 
 /// Label sets up to this size are checked for duplicates by linear search.

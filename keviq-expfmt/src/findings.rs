@@ -1,8 +1,8 @@
 //! What scrape mode tolerated, as it is found: kept with its byte offset (lines
 //! and columns are counted once, at the end), capped per kind and in all.
 
-use crate::Mode;
-use crate::error::{ErrorReason, ParseError};
+use crate::error::{ErrorReason, Finding, ParseError};
+use crate::mode::Mode;
 
 /// At most this many findings are kept, and at most [`MAX_FINDINGS_PER_KIND`] of
 /// one kind; the rest are only counted.
@@ -13,18 +13,35 @@ pub(crate) const MAX_FINDINGS_PER_KIND: u32 = 10;
 /// What scrape mode tolerated so far, and the mode that decides.
 #[derive(Debug)]
 pub(crate) struct Findings<'a> {
-    pub(super) b: &'a [u8],
-    pub(super) mode: Mode,
+    b: &'a [u8],
+    mode: Mode,
     /// Byte offset and reason; located (line, column) once, at the end.
-    pub(crate) pending: Vec<(usize, ErrorReason)>,
+    pending: Vec<(usize, ErrorReason)>,
     /// How many findings of each kind were seen.
-    pub(super) counts: Vec<(&'static str, u32)>,
-    pub(crate) omitted: usize,
+    counts: Vec<(&'static str, u32)>,
+    omitted: usize,
     /// Whether a quoted name was noted: one finding says it for the exposition.
-    pub(super) quoted_noted: bool,
+    pub(crate) quoted_noted: bool,
 }
 
-impl Findings<'_> {
+impl<'a> Findings<'a> {
+    /// No findings yet, for a parse of `b` in `mode`.
+    pub(crate) fn new(b: &'a [u8], mode: Mode) -> Self {
+        Self {
+            b,
+            mode,
+            pending: Vec::new(),
+            counts: Vec::new(),
+            omitted: 0,
+            quoted_noted: false,
+        }
+    }
+
+    /// The findings kept, located and in input order, and how many were omitted.
+    pub(crate) fn into_parts(self) -> (Vec<Finding>, usize) {
+        (Finding::locate(self.b, self.pending), self.omitted)
+    }
+
     /// In strict mode, the error `reason` at byte offset `pos`; in scrape mode, a
     /// finding, and `Ok`.
     #[cold]
