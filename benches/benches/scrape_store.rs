@@ -4,9 +4,7 @@
 //!
 //! `cargo bench -p keviq-telemetry --bench scrape_store`
 
-#[path = "../../keviq-telemetry/tests/support/postgres.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod postgres;
+use keviq_testkit::postgres;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -16,7 +14,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
-use keviq_telemetry::config::{ScrapeConfig, Target};
+use keviq_telemetry::config::ScrapeConfig;
+use keviq_telemetry::sample::Target;
 use keviq_telemetry::scrape::Scraper;
 use keviq_telemetry::store::Store;
 

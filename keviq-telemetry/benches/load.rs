@@ -12,9 +12,7 @@
 //! cargo bench -p keviq-telemetry --bench load
 //! ```
 
-#[path = "../tests/support/tsdb.rs"]
-#[allow(dead_code)]
-mod tsdb;
+use keviq_testkit::tsdb;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -222,7 +220,7 @@ async fn measure(targets: &[SocketAddr], mode: Mode, vm: &Tsdb) -> Figures {
         mean_scrape_s: sum(&last, "mona_telemetry_scrape_duration_seconds_sum")
             / sum(&last, "mona_telemetry_scrape_duration_seconds_count").max(1.0),
     };
-    let _ = tsdb::terminate(&mut child, Duration::from_secs(60));
+    let _ = keviq_testkit::terminate(&mut child, Duration::from_secs(60));
     let _ = std::fs::remove_dir_all(&dir);
     figures
 }

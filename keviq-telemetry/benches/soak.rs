@@ -11,11 +11,8 @@
 //! SOAK_SERIES=990000 SOAK_SECONDS=30 cargo bench -p keviq-telemetry --bench soak
 //! ```
 
-#[path = "../tests/support/serve.rs"]
-mod serve;
-#[path = "../tests/support/tsdb.rs"]
-#[allow(dead_code)]
-mod tsdb;
+use keviq_testkit::serve;
+use keviq_testkit::tsdb;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -172,7 +169,7 @@ async fn soak() {
     }
     let peak = status_kib(child.id(), "VmHWM:") >> 10;
     let stop = Instant::now();
-    let status = tsdb::terminate(&mut child, Duration::from_secs(60));
+    let status = keviq_testkit::terminate(&mut child, Duration::from_secs(60));
     let mut log = String::new();
     if let Some(mut out) = child.stdout.take() {
         let _ = std::io::Read::read_to_string(&mut out, &mut log);

@@ -24,7 +24,13 @@
 
 use std::collections::BTreeMap;
 
+use keviq::model::parse_bucket_bound;
+
 use crate::store::{ScrapeSum, Slots};
+
+/// The agent runtime's invocation counter (a domain metric of the fleet, not one
+/// every keviq service serves): its rate is on the dashboard.
+pub const AGENT_INVOCATIONS_TOTAL: &str = "mona_agent_invocations_total";
 
 /// How much a counter grew between two consecutive values: the difference, or after
 /// a drop (a reset: the process restarted and counted up from zero again) the new
@@ -42,20 +48,6 @@ fn delta(prev: f64, next: f64) -> f64 {
 /// ```
 pub fn increase(values: &[f64]) -> f64 {
     values.windows(2).map(|w| delta(w[0], w[1])).sum()
-}
-
-/// A histogram bucket's upper bound from its `le` label as the formats write it
-/// (`0.5`, `1e3`, `+Inf`): the parser has checked it is a number in the formats'
-/// grammar, and Rust reads the same spellings. `None` for anything else.
-///
-/// ```
-/// use keviq_telemetry::analytics::bucket_bound;
-/// assert_eq!(bucket_bound("+Inf"), Some(f64::INFINITY));
-/// assert_eq!(bucket_bound("2.5e1"), Some(25.0));
-/// assert_eq!(bucket_bound("many"), None);
-/// ```
-pub fn bucket_bound(le: &str) -> Option<f64> {
-    le.trim().parse().ok()
 }
 
 /// The `q`-quantile (0 ≤ q ≤ 1) of a histogram given as cumulative bucket counts by
@@ -211,7 +203,7 @@ pub fn bucket_slots(
 ) -> BTreeMap<String, Vec<Vec<(f64, f64)>>> {
     let mut by_target: BTreeMap<String, Vec<Vec<(f64, f64)>>> = BTreeMap::new();
     for ((target, le), points) in grouped(sums) {
-        let Some(bound) = le.and_then(bucket_bound) else {
+        let Some(bound) = le.and_then(parse_bucket_bound) else {
             continue;
         };
         let increases = slot_increases(&points, first.get(target).copied(), slots);

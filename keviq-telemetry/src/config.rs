@@ -18,12 +18,12 @@
 //! | `TELEMETRY_REMOTE_WRITE_QUEUE_BYTES` | `256MiB` | bound of the unsent backlog (bytes, or `KiB`/`MiB`/`GiB`) |
 //! | `TELEMETRY_QUERY_URL` | unset: the local store | a Prometheus-compatible query API the API and dashboard read |
 //! | `TELEMETRY_SHARD` | unset: every target | `i/n`: only the targets whose hash modulo `n` is `i` |
-//! | `TELEMETRY_LOG_FILES` | unset: no request view | comma-separated JSON log files `GET /api/v1/requests/{id}` reads ([`crate::logs`]) |
+//! | `TELEMETRY_LOG_FILES` | unset: no request view | comma-separated JSON log files `GET /api/v1/requests/{id}` reads (the `logs` module) |
 //! | `TELEMETRY_LOG_URL` | unset | a link with `{request_id}` (Grafana Explore, Loki) the dashboard opens for a request instead |
 //!
 //! `TELEMETRY_DATABASE_URL=none` keeps no local store: the service scrapes and
 //! forwards only (it then needs `TELEMETRY_REMOTE_WRITE_URL`). The remote-write token
-//! and headers are sent to `TELEMETRY_QUERY_URL` too. See [`crate::remote`].
+//! and headers are sent to `TELEMETRY_QUERY_URL` too. See the `remote` module.
 //!
 //! `KEVIQ_LISTEN` is every keviq service's listen variable ([`keviq::axum::LISTEN_VAR`]);
 //! the telemetry service's default is its published port, so it runs next to a
@@ -33,11 +33,12 @@
 
 mod remote;
 
-use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
-/// The fleet of DESIGN.md, in its order: the default targets, each at `<name>:8000`.
+use crate::sample::Target;
+
+/// The fleet of ARCHITECTURE.md, in its order: the default targets, each at `<name>:8000`.
 pub const FLEET: [&str; 15] = [
     "api-gateway",
     "auth-service",
@@ -146,76 +147,6 @@ pub const LISTEN_VAR: &str = keviq::axum::LISTEN_VAR;
 /// port, on loopback.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8015));
 
-/// One scrape target: `host:port`, scraped at `http://host:port/metrics`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Target {
-    /// Host name or IP address (IPv6 without brackets).
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-}
-
-impl Target {
-    /// Parses `host:port` (`[::1]:8000` for IPv6).
-    ///
-    /// # Errors
-    /// A reason in words, for [`ConfigError`].
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let (host, port) = match text.strip_prefix('[') {
-            Some(rest) => match rest.split_once("]:") {
-                Some((host, port)) => (host, port),
-                None => return Err(format!("`{text}` is not `[ipv6]:port`")),
-            },
-            None => match text.rsplit_once(':') {
-                Some((host, port)) if !host.contains(':') => (host, port),
-                _ => {
-                    return Err(format!(
-                        "`{text}` has no port; expected `host:port`, such as `agent-runtime:8000`"
-                    ));
-                }
-            },
-        };
-        if host.is_empty() {
-            return Err(format!("`{text}` has no host; expected `host:port`"));
-        }
-        if !host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | ':'))
-        {
-            return Err(format!("`{text}` has an invalid host"));
-        }
-        match port.parse::<u16>() {
-            Ok(port) if port > 0 => Ok(Self {
-                host: host.to_owned(),
-                port,
-            }),
-            _ => Err(format!(
-                "`{text}` has an invalid port `{port}`; expected 1 to 65535"
-            )),
-        }
-    }
-
-    /// The URL of the target's metrics.
-    pub fn metrics_url(&self) -> String {
-        if self.host.contains(':') {
-            format!("http://[{}]:{}/metrics", self.host, self.port)
-        } else {
-            format!("http://{}:{}/metrics", self.host, self.port)
-        }
-    }
-}
-
-impl fmt::Display for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{}:{}", self.host, self.port)
-        }
-    }
-}
-
 /// A configuration value that cannot be used, naming its variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{variable}: {reason}")]
@@ -313,10 +244,21 @@ impl ScrapeConfig {
     }
 }
 
+/// Bound of the write buffer by default: 256 MiB of scrapes, about a minute of a
+/// 100,000-series target or hours of the 15-service fleet.
+pub const DEFAULT_BUFFER_BYTES: u64 = 256 << 20;
+
+/// How long shutdown waits for the buffer to be written, by default.
+pub const DEFAULT_DRAIN_LIMIT: Duration = Duration::from_secs(15);
+
+/// How long one read of the API may run before the database stops it (the store's
+/// `StoreError::Timeout`), by default; `Store::with_query_timeout` changes it.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How the local store is written and read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StorageConfig {
-    /// Most bytes of scrapes waiting for the store ([`crate::writer`]).
+    /// Most bytes of scrapes waiting for the store (the `writer`'s buffer).
     pub buffer_bytes: u64,
     /// How long shutdown goes on writing what is buffered.
     pub drain_limit: Duration,
@@ -334,19 +276,19 @@ impl StorageConfig {
             buffer_bytes: size(
                 BUFFER_BYTES_VAR,
                 get(BUFFER_BYTES_VAR),
-                crate::writer::DEFAULT_BUFFER_BYTES,
+                DEFAULT_BUFFER_BYTES,
             )?,
             drain_limit: Duration::from_secs(number(
                 DRAIN_VAR,
                 get(DRAIN_VAR),
-                crate::writer::DEFAULT_DRAIN_LIMIT.as_secs(),
+                DEFAULT_DRAIN_LIMIT.as_secs(),
                 0..=3600,
                 "seconds",
             )?),
             query_timeout: Duration::from_secs(number(
                 QUERY_TIMEOUT_VAR,
                 get(QUERY_TIMEOUT_VAR),
-                crate::store::STATEMENT_TIMEOUT.as_secs(),
+                STATEMENT_TIMEOUT.as_secs(),
                 1..=300,
                 "seconds",
             )?),

@@ -18,9 +18,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::api::prom::PromQuery;
 use crate::api::{AppState, app};
 use crate::config::{ConfigError, Settings};
-use crate::query::PromQuery;
 use crate::remote::RemoteWrite;
 use crate::scrape::Scraper;
 use crate::store::{Store, StoreError};
@@ -124,7 +124,7 @@ pub async fn start(settings: Settings) -> Result<Started, DaemonError> {
             let mut writer = Writer::new(store.clone(), settings.storage.buffer_bytes)
                 .with_drain_limit(settings.storage.drain_limit);
             if let Some(remote) = &remote {
-                writer = writer.with_backlog(remote.backlog().clone());
+                writer = writer.with_follower(remote.backlog().clone());
             }
             let (handover, writing) = writer.start();
             (Some(handover.clone()), Some((handover, writing)))

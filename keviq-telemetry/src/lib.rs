@@ -53,11 +53,12 @@
 pub mod analytics;
 pub mod api;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod daemon;
+mod http_client;
 pub mod lint;
 pub mod logs;
-pub mod query;
 pub mod remote;
 pub mod retention;
 pub mod sample;

@@ -45,7 +45,7 @@ use keviq::Format;
 use keviq::model::{BUCKET_LABEL, QUANTILE_LABEL, RuleError};
 use keviq_expfmt::{ErrorReason, Exposition, LabelSet, MetricFamily as Family, MetricType, Mode};
 
-use crate::analytics::bucket_bound;
+use keviq::model::parse_bucket_bound;
 
 /// One convention broken by one metric family.
 #[derive(Debug, Clone, PartialEq)]
@@ -338,7 +338,11 @@ pub fn histogram_buckets(exposition: &Exposition<'_>, _format: Format) -> Vec<Fi
             if sample.name != bucket_name {
                 continue;
             }
-            let Some(le) = sample.labels.get("le").and_then(|le| bucket_bound(&le)) else {
+            let Some(le) = sample
+                .labels
+                .get("le")
+                .and_then(|le| parse_bucket_bound(&le))
+            else {
                 continue;
             };
             let mut key: Vec<_> = sample.labels.iter().filter(|(n, _)| *n != "le").collect();

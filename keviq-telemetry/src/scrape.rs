@@ -15,14 +15,17 @@ use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use keviq::Format;
 use keviq::axum::names::{SERVICE_INFO, SERVICE_LABEL};
 use keviq_expfmt::{Mode, ParseError, parse_with};
 use tokio::task::JoinSet;
 
-use crate::config::{ScrapeConfig, Target};
-use crate::sample::{Exemplar, Labels, Sample, exemplars_of, from_exposition};
+use crate::config::ScrapeConfig;
+use crate::http_client;
+use crate::sample::{
+    Exemplar, Labels, SCRAPE_DURATION_SECONDS, SCRAPE_SAMPLES_SCRAPED, Sample, Scrape, Target, UP,
+    exemplars_of, from_exposition,
+};
 
 /// What the scraper asks for: OpenMetrics first, then the Prometheus text format,
 /// as Prometheus does.
@@ -116,13 +119,6 @@ impl ScrapeError {
     }
 }
 
-/// The sample every scrape ends with: `1` when it succeeded, `0` when it failed.
-pub const UP: &str = "up";
-/// The sample holding how long a scrape took, in seconds.
-pub const SCRAPE_DURATION_SECONDS: &str = "scrape_duration_seconds";
-/// The sample holding how many samples a scrape returned.
-pub const SCRAPE_SAMPLES_SCRAPED: &str = "scrape_samples_scraped";
-
 /// Exemplars kept from one scrape at most: a keviq service has one per latency
 /// bucket and error counter series, far fewer.
 pub const MAX_EXEMPLARS_PER_SCRAPE: usize = 2_000;
@@ -153,7 +149,7 @@ impl Outcome {
         let synthetic = |name: &str, value: f64| Sample {
             name: name.to_owned(),
             metric_type: keviq::MetricType::Gauge,
-            labels: crate::sample::Labels::new(),
+            labels: Labels::new(),
             value,
             timestamp_ms: None,
         };
@@ -166,38 +162,6 @@ impl Outcome {
             samples,
             exemplars: self.exemplars,
         }
-    }
-}
-
-/// The samples of one successful scrape.
-#[derive(Debug, Clone)]
-pub struct Scrape {
-    /// Where they come from.
-    pub target: Target,
-    /// When the scrape started.
-    pub at: SystemTime,
-    /// What was scraped.
-    pub samples: Vec<Sample>,
-    /// The OpenMetrics exemplars that changed since the target's previous scrape
-    /// (a service shows the last exemplar of each bucket until a new request
-    /// replaces it: kept once, not once per scrape), at most
-    /// [`MAX_EXEMPLARS_PER_SCRAPE`].
-    pub exemplars: Vec<Exemplar>,
-}
-
-impl Scrape {
-    /// The memory the scrape holds (its samples and exemplars, as
-    /// [`Sample::heap_bytes`] counts them): what the write buffer is bounded by.
-    pub fn heap_bytes(&self) -> usize {
-        std::mem::size_of::<Self>()
-            + self.samples.iter().map(Sample::heap_bytes).sum::<usize>()
-            + self
-                .exemplars
-                .iter()
-                .map(Exemplar::heap_bytes)
-                .sum::<usize>()
-            + (self.samples.capacity() - self.samples.len()) * std::mem::size_of::<Sample>()
-            + (self.exemplars.capacity() - self.exemplars.len()) * std::mem::size_of::<Exemplar>()
     }
 }
 
@@ -293,10 +257,7 @@ pub struct Scraper {
 impl Scraper {
     /// A scraper for `config`'s targets; every target starts down, never scraped.
     pub fn new(config: ScrapeConfig) -> Arc<Self> {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.timeout));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let client = http_client::client(config.timeout);
         let health = config
             .targets
             .iter()
@@ -442,9 +403,9 @@ impl Scraper {
             .map_err(|e| ScrapeError::Connect(e.to_string()))?;
         let response = self.client.request(request).await.map_err(|e| {
             if e.is_connect() {
-                ScrapeError::Connect(source_chain(&e))
+                ScrapeError::Connect(http_client::source_chain(&e))
             } else {
-                ScrapeError::Read(source_chain(&e))
+                ScrapeError::Read(http_client::source_chain(&e))
             }
         })?;
         if response.status() != StatusCode::OK {
@@ -555,18 +516,6 @@ impl Scraper {
             }
         }
     }
-}
-
-/// An error and its causes on one line ("connection refused" sits in a source).
-pub(crate) fn source_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

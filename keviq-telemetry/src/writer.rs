@@ -17,7 +17,8 @@
 //! queue is closed ([`Handover::close`], at shutdown), the writer drains it within
 //! its drain limit ([`Writer::with_drain_limit`]) and returns a [`Drained`] report;
 //! what it could not write is logged by target, exactly.
-//! With remote write, it tells the [`Backlog`] of every scrape written.
+//! A [`Follower`] (the daemon hands in remote write's backlog) is told of every
+//! scrape written, so the writer knows nothing of what follows the store.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,17 +28,9 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::config::Target;
-use crate::remote::{Backlog, Chunk, estimated_bytes};
-use crate::scrape::Scrape;
-use crate::store::{Store, StoreError, epoch_ms};
-
-/// Bound of the write buffer by default: 256 MiB of scrapes, about a minute of a
-/// 100,000-series target or hours of the 15-service fleet.
-pub const DEFAULT_BUFFER_BYTES: u64 = 256 << 20;
-
-/// How long shutdown waits for the buffer to be written, by default.
-pub const DEFAULT_DRAIN_LIMIT: Duration = Duration::from_secs(15);
+use crate::config::DEFAULT_DRAIN_LIMIT;
+use crate::sample::{Scrape, Target};
+use crate::store::{Store, StoreError};
 
 /// How often a running writer retries a failed write.
 pub const RETRY_EVERY: Duration = Duration::from_secs(2);
@@ -298,12 +291,18 @@ impl Handover {
     }
 }
 
+/// What follows the store: told of every scrape the [`Writer`] has stored.
+pub trait Follower: Send + Sync + std::fmt::Debug {
+    /// `scrape` is stored, in `samples` rows; the last row's id is `last_id`.
+    fn stored(&self, scrape: &Scrape, last_id: i64, samples: u64);
+}
+
 /// Writes the buffer into a [`Store`], oldest scrape first.
 #[derive(Debug)]
 pub struct Writer {
     store: Store,
     queue: Arc<Queue>,
-    backlog: Option<Arc<Backlog>>,
+    follower: Option<Arc<dyn Follower>>,
     drain_limit: Duration,
     failing: bool,
 }
@@ -314,7 +313,7 @@ impl Writer {
         Self {
             store,
             queue: Arc::new(Queue::new(capacity)),
-            backlog: None,
+            follower: None,
             drain_limit: DEFAULT_DRAIN_LIMIT,
             failing: false,
         }
@@ -326,10 +325,11 @@ impl Writer {
         self
     }
 
-    /// Tells `backlog` of every scrape written (its last row id, samples, bytes), so
-    /// the remote-write senders read it back from the store.
-    pub fn with_backlog(mut self, backlog: Arc<Backlog>) -> Self {
-        self.backlog = Some(backlog);
+    /// Tells `follower` of every scrape written (with its last row id and its
+    /// samples), so that, for example, the remote-write senders read it back from
+    /// the store.
+    pub fn with_follower(mut self, follower: Arc<dyn Follower>) -> Self {
+        self.follower = Some(follower);
         self
     }
 
@@ -361,16 +361,10 @@ impl Writer {
         match self.store.write_with_id(&scrape).await {
             Ok((n, last_id)) => {
                 self.queue.written();
-                if let Some(backlog) = &self.backlog
+                if let Some(follower) = &self.follower
                     && n > 0
                 {
-                    backlog.push(Chunk {
-                        last_id,
-                        samples: n as u64,
-                        bytes: scrape.samples.iter().map(estimated_bytes).sum(),
-                        ts_ms: epoch_ms(scrape.at),
-                        record: None,
-                    });
+                    follower.stored(&scrape, last_id, n as u64);
                 }
                 STORAGE.stored.inc_by(n as u64);
                 if self.failing {

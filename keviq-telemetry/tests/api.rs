@@ -5,19 +5,16 @@
 use std::process::Command;
 use std::time::Duration;
 
-#[path = "support/postgres.rs"]
-mod postgres;
+use keviq_testkit::cdp;
+use keviq_testkit::postgres;
 
-#[path = "support/cdp.rs"]
-mod cdp;
-
-#[path = "support/serve.rs"]
-mod serve;
+use keviq_testkit::serve;
 
 use axum::Router;
 use axum::routing::get;
 use keviq_telemetry::api::{AppState, app};
-use keviq_telemetry::config::{LOG_FILES_VAR, LogConfig, ScrapeConfig, Target};
+use keviq_telemetry::config::{LOG_FILES_VAR, LogConfig, ScrapeConfig};
+use keviq_telemetry::sample::Target;
 use keviq_telemetry::scrape::Scraper;
 use keviq_telemetry::store::Store;
 use serde_json::Value;
@@ -70,6 +67,10 @@ fn write_log(path: &std::path::Path, exemplars: &[Value]) {
 /// One test, the backends in turn: the HTTP families are process-wide, so two
 /// concurrent runs would count each other's traffic.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs PostgreSQL and Chromium: run with `--features system-tests` (scripts/test does)"
+)]
 async fn api_and_dashboard_on_sqlite_and_postgres() {
     let dir = std::env::temp_dir().join(format!("keviq-api-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");

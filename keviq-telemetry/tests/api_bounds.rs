@@ -9,13 +9,12 @@
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-#[path = "support/postgres.rs"]
-mod postgres;
-#[path = "support/serve.rs"]
-mod serve;
+use keviq_testkit::postgres;
+use keviq_testkit::serve;
 
 use keviq_telemetry::api::{AppState, SAMPLE_LIMIT, SERVICE_LIMIT, app};
-use keviq_telemetry::config::{ScrapeConfig, Target};
+use keviq_telemetry::config::ScrapeConfig;
+use keviq_telemetry::sample::Target;
 use keviq_telemetry::scrape::Scraper;
 use keviq_telemetry::store::{Backend, Store, StoreError};
 use serde_json::Value;
@@ -203,6 +202,10 @@ async fn bounded_queries_on_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs PostgreSQL: run with `--features system-tests` (scripts/test does)"
+)]
 async fn bounded_queries_on_postgres() {
     let pg = postgres::Postgres::start();
     check_bounds(&pg.url()).await;

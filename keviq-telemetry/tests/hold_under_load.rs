@@ -5,13 +5,9 @@
 //! gauge showed. Real HTTP targets on 127.0.0.1, real SQLite files, a real
 //! PostgreSQL server, the real binary; the load bounded in count.
 
-#[path = "support/postgres.rs"]
-mod postgres;
-#[path = "support/serve.rs"]
-mod serve;
-#[allow(dead_code)]
-#[path = "support/tsdb.rs"]
-mod tsdb;
+use keviq_testkit::postgres;
+use keviq_testkit::serve;
+use keviq_testkit::tsdb;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -26,7 +22,8 @@ use keviq_telemetry::config::{
     BUFFER_BYTES_VAR, DATABASE_URL_VAR, DRAIN_VAR, INTERVAL_VAR, SAMPLE_LIMIT_VAR, ScrapeConfig,
     TARGETS_VAR,
 };
-use keviq_telemetry::scrape::{Scrape, Scraper};
+use keviq_telemetry::sample::Scrape;
+use keviq_telemetry::scrape::Scraper;
 use keviq_telemetry::store::Store;
 use keviq_telemetry::writer::{Admission, Amount, Writer};
 
@@ -123,6 +120,10 @@ async fn a_store_behind_the_targets_drops_the_oldest_scrapes_and_counts_every_sa
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs PostgreSQL: run with `--features system-tests` (scripts/test does)"
+)]
 async fn shutdown_with_the_database_down_reports_exactly_what_it_could_not_write() {
     let target = big_target(1_000).await;
     let scrape = one_scrape(target.addr).await;
@@ -227,7 +228,7 @@ async fn sigterm_drains_and_accounts_for_every_sample_within_the_memory_bound() 
     );
     tokio::time::sleep(Duration::from_secs(6)).await;
     let peak = peak_rss(child.id());
-    let status = tsdb::terminate(&mut child, Duration::from_secs(30));
+    let status = keviq_testkit::terminate(&mut child, Duration::from_secs(30));
     assert!(status.success(), "{status}");
     let mut out = String::new();
     std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut out)

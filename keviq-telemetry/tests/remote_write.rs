@@ -5,11 +5,8 @@
 //! Every target here serves counters whose value is the number of the scrape, so a
 //! receiver's samples say exactly which scrapes arrived, in which order.
 
-#[path = "support/serve.rs"]
-mod serve;
-#[path = "support/tsdb.rs"]
-#[allow(dead_code)]
-mod tsdb;
+use keviq_testkit::serve;
+use keviq_testkit::tsdb;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -128,6 +125,10 @@ async fn drained(remote: &str, within: Duration) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs VictoriaMetrics and Prometheus: run with `--features system-tests` (scripts/test does)"
+)]
 async fn every_scraped_sample_arrives_in_victoria_metrics_and_prometheus() {
     let vm = Tsdb::start(Kind::VictoriaMetrics);
     let prom = Tsdb::start(Kind::Prometheus);
@@ -171,6 +172,10 @@ async fn every_scraped_sample_arrives_in_victoria_metrics_and_prometheus() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs VictoriaMetrics: run with `--features system-tests` (scripts/test does)"
+)]
 async fn a_receiver_down_for_20_seconds_loses_nothing() {
     let mut vm = Tsdb::start(Kind::VictoriaMetrics);
     let target = test_target(u64::MAX).await;
@@ -393,6 +398,10 @@ fn spawn_telemetry(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs VictoriaMetrics: run with `--features system-tests` (scripts/test does)"
+)]
 async fn a_killed_service_resends_what_it_stored_and_had_not_sent() {
     let target = test_target(u64::MAX).await;
     let dir = std::env::temp_dir().join(format!("keviq-rw-restart-{}", std::process::id()));
@@ -414,7 +423,7 @@ async fn a_killed_service_resends_what_it_stored_and_had_not_sent() {
     let vm = Tsdb::start_on(Kind::VictoriaMetrics, reserved);
     let mut second = spawn_telemetry(target.addr, &db, &url);
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let status = tsdb::terminate(&mut second, Duration::from_secs(20));
+    let status = keviq_testkit::terminate(&mut second, Duration::from_secs(20));
     assert!(status.success(), "{status}");
 
     // Every row of the store, counted per series, is in the receiver.

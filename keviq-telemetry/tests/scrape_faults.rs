@@ -2,15 +2,15 @@
 //! healthy keviq service next to them is scraped normally. All servers are real, on
 //! 127.0.0.1.
 
-#[path = "support/serve.rs"]
-mod serve;
+use keviq_testkit::serve;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
 use http::StatusCode;
-use keviq_telemetry::config::{ScrapeConfig, Target};
+use keviq_telemetry::config::ScrapeConfig;
+use keviq_telemetry::sample::Target;
 use keviq_telemetry::scrape::{FailureReason, Scraper};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;

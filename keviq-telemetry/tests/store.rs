@@ -1,16 +1,16 @@
 //! The same storage suite against a real SQLite file and a real PostgreSQL server,
 //! and the write buffer through a database outage.
 
-#[path = "support/postgres.rs"]
-mod postgres;
+use keviq_testkit::postgres;
 
 use std::time::{Duration, SystemTime};
 
 use keviq::MetricType;
-use keviq_telemetry::config::Target;
+use keviq_telemetry::clock::epoch_ms;
+use keviq_telemetry::sample::Scrape;
+use keviq_telemetry::sample::Target;
 use keviq_telemetry::sample::{Exemplar, Sample};
-use keviq_telemetry::scrape::Scrape;
-use keviq_telemetry::store::{ExemplarQuery, SampleQuery, Store, epoch_ms};
+use keviq_telemetry::store::{ExemplarQuery, SampleQuery, Store};
 use keviq_telemetry::writer::{Admission, Amount, Writer};
 
 fn scrape(target: &str, at: SystemTime, n: usize) -> Scrape {
@@ -234,6 +234,10 @@ async fn sqlite_file() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs PostgreSQL: run with `--features system-tests` (scripts/test does)"
+)]
 async fn postgres_server() {
     let pg = postgres::Postgres::start();
     suite(&pg.url()).await;
@@ -309,6 +313,10 @@ async fn unsupported_url_is_refused_with_the_variable_named() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs PostgreSQL: run with `--features system-tests` (scripts/test does)"
+)]
 async fn buffered_scrapes_survive_a_database_outage_and_a_full_buffer_drops_the_oldest() {
     let mut pg = postgres::Postgres::start();
     let store = Store::connect(&pg.url()).await.expect("connect");

@@ -1,4 +1,4 @@
-//! The agent-runtime service of DESIGN.md: `POST /api/v1/invocations` runs an agent
+//! The agent-runtime service of ARCHITECTURE.md: `POST /api/v1/invocations` runs an agent
 //! loop within a budget and records the five domain counters at its lifecycle
 //! points. The loop is written once; what a turn and a tool call reach is a
 //! [`Backend`]: [`Simulated`] when the service runs on its own, the fleet's model

@@ -2,7 +2,7 @@
 //! metrics` (Debian's `prometheus`) and Python's `prometheus_client` parsers, in both
 //! formats. `.ci/run` installs both; a missing tool fails the test.
 
-use example_testkit as support;
+use keviq_testkit as support;
 
 use keviq::{Format, HttpMethod, Registry};
 
@@ -50,6 +50,10 @@ fn sample_lines(text: &str) -> usize {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs promtool and prometheus_client: run with `--features system-tests` (scripts/test does)"
+)]
 fn promtool_and_prometheus_client_accept_both_formats() {
     record();
     let registry = Registry::global().expect("no clash");

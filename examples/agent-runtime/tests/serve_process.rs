@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use example_testkit::{KillOnDrop, terminate};
+use keviq_testkit::{KillOnDrop, terminate};
 
 fn example() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_agent-runtime"))

@@ -7,12 +7,12 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use example_testkit as support;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use keviq::{Format, Registry};
+use keviq_testkit as support;
 use tower::ServiceExt;
 
 fn exposition() -> String {
@@ -113,6 +113,10 @@ fn shipping() -> Router {
 /// Two services in one process (as in the fleet demo): each `/metrics` serves its
 /// own traffic, names its service, and shows a metric static only to its owner.
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs promtool: run with `--features system-tests` (scripts/test does)"
+)]
 async fn services_sharing_a_process_each_serve_their_own_metrics() {
     SHARED_JOBS.inc();
     for _ in 0..3 {
@@ -165,6 +169,10 @@ async fn services_sharing_a_process_each_serve_their_own_metrics() {
 // ---------------------------------------------------------------- the example
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs promtool and prometheus_client: run with `--features system-tests` (scripts/test does)"
+)]
 async fn agent_runtime_example_serves_an_exposition_the_reference_tools_accept() {
     let addr = serve(agent_runtime::app(agent_runtime::Simulated)).await;
     let invocations = "mona_agent_invocations_total";

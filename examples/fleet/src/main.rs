@@ -24,8 +24,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use keviq_telemetry::config::{
-    DATABASE_URL_VAR, FLEET, INTERVAL_VAR, LOG_FILES_VAR, Settings, TARGETS_VAR, Target,
+    DATABASE_URL_VAR, FLEET, INTERVAL_VAR, LOG_FILES_VAR, Settings, TARGETS_VAR,
 };
+use keviq_telemetry::sample::Target;
 use tokio::net::TcpListener;
 
 use crate::peers::Peers;
@@ -36,7 +37,7 @@ use crate::traffic::TrafficStats;
 #[derive(Debug, Parser)]
 #[command(about, long_about = None)]
 struct Args {
-    /// Port of the first service (api-gateway); the others follow in DESIGN.md's
+    /// Port of the first service (api-gateway); the others follow in ARCHITECTURE.md's
     /// order, up to the telemetry service on base + 14.
     #[arg(long, default_value_t = 8001, value_parser = clap::value_parser!(u16).range(1..=65_521))]
     base_port: u16,
@@ -143,7 +144,7 @@ fn prometheus_config(args: &Args) -> Result<String, String> {
     let yaml = if args.loopback {
         let interval = Duration::from_secs(args.scrape_interval);
         // The clap range keeps base + 14 within u16; checked again for a service
-        // outside DESIGN.md's fifteen.
+        // outside ARCHITECTURE.md's fifteen.
         if let Some(s) = services
             .iter()
             .find(|s| port_of(args.base_port, s.name).is_none())
@@ -174,7 +175,7 @@ fn prometheus_config(args: &Args) -> Result<String, String> {
     ))
 }
 
-/// A service's loopback port: `base` plus its place in DESIGN.md's order.
+/// A service's loopback port: `base` plus its place in ARCHITECTURE.md's order.
 fn port_of(base: u16, name: &str) -> Option<u16> {
     let index = FLEET.iter().position(|n| *n == name)?;
     base.checked_add(u16::try_from(index).ok()?)

@@ -12,7 +12,7 @@ use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use keviq_telemetry::config::Target;
+use keviq_telemetry::sample::Target;
 use tokio::sync::Semaphore;
 
 /// Requests allowed in flight at once; beyond it, a tick is skipped and counted.

@@ -10,17 +10,16 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "../../../keviq-telemetry/tests/support/cdp.rs"]
-mod cdp;
+use keviq_testkit::cdp;
 
-use example_testkit::{KillOnDrop, terminate};
 use keviq::axum::names::{REQUEST_ID_LABEL, TRUNCATION_MARK};
+use keviq_testkit::{KillOnDrop, terminate};
 use serde_json::Value;
 
 const FLEET: [&str; 15] = keviq_telemetry::config::FLEET;
 
 fn repo(path: &str) -> PathBuf {
-    example_testkit::repo_root().join(path)
+    keviq_testkit::repo_root().join(path)
 }
 
 /// The fleet binary, which `cargo test` builds for this package's tests.
@@ -36,6 +35,10 @@ fn fleet(args: &[&str]) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs promtool: run with `--features system-tests` (scripts/test does)"
+)]
 fn committed_prometheus_config_is_the_generated_one() {
     let committed = std::fs::read_to_string(repo("infra/prometheus/prometheus.yml"))
         .expect("infra/prometheus/prometheus.yml");
@@ -143,6 +146,10 @@ fn dashboard_queries() -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs Prometheus and Chromium: run with `--features system-tests` (scripts/test does)"
+)]
 fn prometheus_and_the_telemetry_service_see_the_whole_fleet() {
     let dir = std::env::temp_dir().join(format!("keviq-fleet-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

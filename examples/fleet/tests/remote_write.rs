@@ -5,16 +5,14 @@
 //! from Debian's `victoria-metrics`, and answers its API and dashboard from PromQL
 //! there (`TELEMETRY_QUERY_URL`).
 
-#[path = "../../../keviq-telemetry/tests/support/tsdb.rs"]
-#[allow(dead_code)]
-mod tsdb;
+use keviq_testkit::tsdb;
 
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use example_testkit::{KillOnDrop, terminate};
+use keviq_testkit::{KillOnDrop, terminate};
 use serde_json::Value;
 use tsdb::{Kind, Tsdb, get};
 
@@ -51,6 +49,10 @@ fn eventually<T>(what: &str, within: Duration, mut check: impl FnMut() -> Result
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs VictoriaMetrics: run with `--features system-tests` (scripts/test does)"
+)]
 fn the_dashboard_over_the_query_api_shows_the_fleet_up() {
     let dir = std::env::temp_dir().join(format!("keviq-fleet-rw-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -8,9 +8,13 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use keviq::axum::names::TRUNCATION_MARK;
 
-use super::{ApiError, AppState, ExemplarEntry, Listed, Params, limit, number, only, pairs, param};
+use super::error::ApiError;
+use super::params::{Params, limit, number, only, pairs, param};
+use super::response::{ExemplarEntry, Listed};
+use super::state::AppState;
+use crate::clock::epoch_ms;
 use crate::logs::{LogLimits, RequestLog, request_log};
-use crate::store::{ExemplarQuery, epoch_ms};
+use crate::store::ExemplarQuery;
 
 /// The parameters `GET /api/v1/exemplars` takes.
 const EXEMPLAR_PARAMETERS: [&str; 7] = [

@@ -161,13 +161,6 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<crate::query::QueryError> for ApiError {
-    fn from(e: crate::query::QueryError) -> Self {
-        tracing::error!(error = %e, "query API failed");
-        Self::QueryUnavailable
-    }
-}
-
 /// The body of an error answer.
 #[derive(Debug, Serialize)]
 pub struct ErrorBody {

@@ -12,9 +12,10 @@ use http::HeaderValue;
 use serde::{Serialize, Serializer};
 
 use crate::analytics::ServiceHealth;
+use crate::clock::epoch_ms;
 use crate::sample::Labels;
 use crate::scrape::TargetHealth;
-use crate::store::{StoredExemplar, StoredSample, epoch_ms};
+use crate::store::{StoredExemplar, StoredSample};
 use keviq::axum::names::{REQUEST_ID_LABEL, TRACE_ID_LABEL};
 
 /// Seconds since the epoch, with milliseconds.
@@ -289,7 +290,7 @@ mod tests {
 
     #[test]
     fn service_entries_keep_their_shape() {
-        let target = TargetHealth::never_scraped(crate::config::Target {
+        let target = TargetHealth::never_scraped(crate::sample::Target {
             host: "api-gateway".into(),
             port: 8000,
         });

@@ -22,15 +22,17 @@ use keviq::axum::names::{
     HTTP_REQUEST_DURATION_MS, HTTP_REQUEST_ERRORS_TOTAL, HTTP_REQUESTS_TOTAL,
 };
 
-use super::{
-    AGENT_INVOCATIONS_TOTAL, ApiError, AppState, History, Listed, Params, ServiceEntry,
-    ServicesResponse, limit, number, only, pairs, param,
-};
+use super::error::ApiError;
+use super::params::{Params, limit, number, only, pairs, param};
+use super::response::{History, Listed, ServiceEntry, ServicesResponse};
+use super::state::{AppState, BoxFuture, HealthSource, ServicesRequest};
 use crate::analytics::{
-    FirstScrapes, WindowIncreases, bucket_slots, counter_slots, histogram_quantile, window_buckets,
-    window_totals,
+    AGENT_INVOCATIONS_TOTAL, FirstScrapes, WindowIncreases, bucket_slots, counter_slots,
+    histogram_quantile, window_buckets, window_totals,
 };
-use crate::store::{Slots, Store, epoch_ms};
+use crate::clock::epoch_ms;
+use crate::scrape::Scraper;
+use crate::store::{Slots, Store};
 
 /// The most services (targets) one answer lists; also the default.
 pub const SERVICE_LIMIT: i64 = 1_000;
@@ -75,18 +77,39 @@ pub(super) async fn services(
         Some(_) => return Err(ApiError::History),
     };
     let limit = usize::try_from(limit(&params, SERVICE_LIMIT, SERVICE_LIMIT)?).unwrap_or(0);
-    if let Some(query) = &state.query {
-        let mut response = query.services(&state.scraper, window, history).await?;
-        response.log_url.clone_from(&state.logs.url);
-        let truncated = response.services.len() > limit;
-        response.services.truncate(limit);
-        return Ok(Listed {
-            body: response,
-            truncated,
-        });
+    let request = ServicesRequest {
+        window,
+        history,
+        limit,
+    };
+    let mut listed = state.health()?.services(&state.scraper, request).await?;
+    listed.body.log_url.clone_from(&state.logs.url);
+    Ok(listed)
+}
+
+/// The local store's figures: aggregated by the database per target and slot.
+impl HealthSource for Store {
+    fn services<'a>(
+        &'a self,
+        scraper: &'a Scraper,
+        request: ServicesRequest,
+    ) -> BoxFuture<'a, Result<Listed<ServicesResponse>, ApiError>> {
+        Box::pin(store_services(self, scraper, request))
     }
-    let store = state.store()?;
-    let mut health = state.scraper.health();
+}
+
+/// `GET /api/v1/services` from the local store.
+async fn store_services(
+    store: &Store,
+    scraper: &Scraper,
+    request: ServicesRequest,
+) -> Result<Listed<ServicesResponse>, ApiError> {
+    let ServicesRequest {
+        window,
+        history,
+        limit,
+    } = request;
+    let mut health = scraper.health();
     let mut truncated = health.len() > limit;
     health.truncate(limit);
     let targets: Vec<String> = health.iter().map(|h| h.target.to_string()).collect();
@@ -113,7 +136,7 @@ pub(super) async fn services(
         body: ServicesResponse {
             window_seconds: window,
             services,
-            log_url: state.logs.url.clone(),
+            log_url: None,
         },
         truncated,
     })

@@ -20,8 +20,10 @@ use std::time::SystemTime;
 use tokio::sync::Notify;
 
 use super::REMOTE;
-use super::series::Record;
-use crate::store::epoch_ms;
+use super::series::{Record, estimated_bytes};
+use crate::clock::epoch_ms;
+use crate::sample::Scrape;
+use crate::writer::Follower;
 
 /// One scrape in the backlog.
 #[derive(Debug, Clone)]
@@ -271,6 +273,20 @@ impl Backlog {
     /// Completes at the next push; call it, then check [`Backlog::take`] again.
     pub fn changed(&self) -> tokio::sync::futures::Notified<'_> {
         self.changed.notified()
+    }
+}
+
+/// The writer tells the backlog of every scrape it stored; the senders read the
+/// scrape back from the store.
+impl Follower for Backlog {
+    fn stored(&self, scrape: &Scrape, last_id: i64, samples: u64) {
+        self.push(Chunk {
+            last_id,
+            samples,
+            bytes: scrape.samples.iter().map(estimated_bytes).sum(),
+            ts_ms: epoch_ms(scrape.at),
+            record: None,
+        });
     }
 }
 

@@ -52,9 +52,10 @@ use tokio::task::JoinHandle;
 pub use self::backlog::{Backlog, Batch, Chunk};
 use self::sender::{Poster, Sender, Source};
 pub use self::series::{Converter, Record, estimated_bytes, estimated_row_bytes};
+use crate::clock::epoch_ms;
 use crate::config::RemoteWriteConfig;
-use crate::scrape::Scrape;
-use crate::store::{Store, StoreError, epoch_ms};
+use crate::sample::Scrape;
+use crate::store::{Store, StoreError};
 
 keviq::metric! {
     /// The telemetry service's remote-write metrics, by endpoint (`host:port/path`).

@@ -18,7 +18,6 @@ use http::{HeaderValue, Request, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use tokio::sync::watch;
 
 use super::REMOTE;
@@ -26,6 +25,7 @@ use super::backlog::{Backlog, Batch};
 use super::proto::{TimeSeries, WriteRequest, body};
 use super::series::{Converter, Record};
 use crate::config::{Endpoint, RemoteWriteConfig, request_headers};
+use crate::http_client;
 use crate::store::Store;
 
 /// The first wait before a retry.
@@ -78,12 +78,7 @@ pub struct Poster {
 impl Poster {
     /// A poster for `endpoint` with the configuration's token, headers and timeout.
     pub fn new(endpoint: Endpoint, config: &RemoteWriteConfig) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.timeout));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
+        let client = http_client::client(config.timeout);
         let headers = request_headers(&config.headers, config.bearer_token.as_ref());
         Self {
             endpoint,
@@ -138,7 +133,7 @@ impl Poster {
         .await;
         match answer {
             Err(_) => Outcome::Retry(format!("no answer within {:?}", self.timeout), None),
-            Ok(Err(e)) => Outcome::Retry(crate::scrape::source_chain(&e), None),
+            Ok(Err(e)) => Outcome::Retry(http_client::source_chain(&e), None),
             Ok(Ok((status, retry_after, reason))) => match classify(status) {
                 None => Outcome::Delivered,
                 Some(true) => Outcome::Retry(format!("HTTP {status}: {reason}"), retry_after),

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use keviq::axum::names::{SERVICE_INFO, SERVICE_LABEL};
 
 use super::proto::{Label, Sample as WireSample, TimeSeries, stale_nan};
-use crate::config::Target;
 use crate::sample::Sample;
+use crate::sample::Target;
 
 /// What the sender forwards: one scrape of one target, its samples at the scrape's
 /// time (the synthetic `up` and `scrape_*` samples included, see

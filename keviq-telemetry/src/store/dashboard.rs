@@ -5,7 +5,7 @@
 
 use super::read::{Arg, Bounded, Sql};
 use super::{Backend, Store, StoreError};
-use crate::scrape::UP;
+use crate::sample::UP;
 
 /// Targets bound in one statement of [`Store::slot_sums`] and
 /// [`Store::first_scrapes`]; more are read in several.

@@ -1,6 +1,6 @@
 //! Storage of scraped samples in `telemetry_core.metric_samples`, on SQLite (the
 //! embedded default) or PostgreSQL, through one crate: sqlx's `Any` driver. The
-//! database is `TELEMETRY_DATABASE_URL` ([`crate::config`]); [`crate::retention`]
+//! database is `TELEMETRY_DATABASE_URL` ([`crate::config`]); the `retention` task
 //! deletes old samples.
 //!
 //! The table is the same on both backends: PostgreSQL gets a `telemetry_core`
@@ -61,20 +61,20 @@ mod read;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use keviq_expfmt::MetricType;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
-use crate::config::DATABASE_URL_VAR;
-use crate::sample::{Labels, Sample};
-use crate::scrape::Scrape;
+use crate::clock::epoch_ms;
+use crate::config::{DATABASE_URL_VAR, STATEMENT_TIMEOUT};
+use crate::sample::{Labels, Sample, Scrape};
 
 pub use self::dashboard::{MAX_BUCKET_BOUNDS, ScrapeSum, Slots};
 pub use self::read::{
     Bounded, ExemplarQuery, LabelMatch, PROGRESS_OPS, READ_ACQUIRE_TIMEOUT, READ_CONNECTIONS,
-    STATEMENT_TIMEOUT, SampleQuery, StoredExemplar, is_label_name,
+    SampleQuery, StoredExemplar,
 };
 use self::read::{Reader, reader};
 /// Attaches an SQLite file (`$1`) under the name every query uses.
@@ -159,11 +159,6 @@ fn sqlite_path(url: &str) -> Option<&str> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty()).then_some(path)
-}
-/// Milliseconds since the Unix epoch.
-pub fn epoch_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl Store {

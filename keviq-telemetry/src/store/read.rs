@@ -23,10 +23,9 @@ use sqlx::sqlite::{SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::{Database, Encode, Executor, FromRow, Postgres, Sqlite, Type};
 
 use super::{ATTACH, BUSY_TIMEOUT, Backend, Store, StoreError, StoredSample, sqlite_path, stored};
+use keviq::model::check_label_name_syntax;
+
 use crate::sample::{Exemplar, Labels};
-/// How long one read of the API may run before the database stops it
-/// ([`StoreError::Timeout`]); [`Store::with_query_timeout`] changes it.
-pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connections of the read pool: at most this many API reads run at once; the next
 /// waits for one, up to [`READ_ACQUIRE_TIMEOUT`] ([`StoreError::Busy`]).
@@ -89,21 +88,13 @@ pub struct StoredExemplar {
 /// A `label=name=value` matcher: the sample's label `name` is exactly `value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelMatch {
-    /// The label name; one outside the label grammar ([`is_label_name`]) matches
+    /// The label name; one outside the label grammar ([`keviq::model::check_label_name_syntax`]) matches
     /// nothing.
     pub name: String,
     /// The value, exactly.
     pub value: String,
 }
 
-/// Whether `name` is a label name of the Prometheus grammar, `[a-zA-Z_][a-zA-Z0-9_]*`.
-pub fn is_label_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
 /// What a bounded read returns: its rows, and whether there were more than it kept.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bounded<T> {
@@ -249,7 +240,10 @@ impl Store {
         q: &SampleQuery,
         matchers: &[LabelMatch],
     ) -> Result<Vec<StoredSample>, StoreError> {
-        if matchers.iter().any(|m| !is_label_name(&m.name)) {
+        if matchers
+            .iter()
+            .any(|m| check_label_name_syntax(&m.name).is_err())
+        {
             return Ok(Vec::new());
         }
         let mut sql = Sql::new(

@@ -1,4 +1,4 @@
-//! Uses the agent-runtime metrics of DESIGN.md and declares a labeled family, simulates a
+//! Uses the agent-runtime metrics of ARCHITECTURE.md and declares a labeled family, simulates a
 //! few invocations and prints what `/metrics` will serve (the HTTP families, which
 //! the middleware records, appear empty).
 //!

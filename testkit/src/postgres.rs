@@ -9,7 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A running (or stopped) test server; dropped, it stops and removes its data.
-pub(crate) struct Postgres {
+#[derive(Debug)]
+pub struct Postgres {
     bin: PathBuf,
     dir: PathBuf,
     port: u16,
@@ -69,7 +70,7 @@ fn free_port() -> u16 {
 
 impl Postgres {
     /// Initialises a cluster and starts the server.
-    pub(crate) fn start() -> Self {
+    pub fn start() -> Self {
         let bin = bin_dir();
         let dir =
             std::env::temp_dir().join(format!("keviq-pg-{}-{}", std::process::id(), free_port()));
@@ -103,12 +104,12 @@ impl Postgres {
     }
 
     /// `postgres://postgres@127.0.0.1:PORT/postgres`
-    pub(crate) fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
     /// Starts the server again on the same data and port (after [`stop`](Self::stop)).
-    pub(crate) fn resume(&mut self) {
+    pub fn resume(&mut self) {
         let child = command(&self.bin, "postgres")
             .arg("-D")
             .arg(&self.dir)
@@ -140,7 +141,7 @@ impl Postgres {
     }
 
     /// Stops the server (fast shutdown), keeping its data.
-    pub(crate) fn stop(&mut self) {
+    pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             // `child` may be `runuser`, which does not forward signals: ask pg_ctl.
             let _ = command(&self.bin, "pg_ctl")

@@ -10,19 +10,22 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command};
+
+use crate::process::terminate;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 /// Which database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
     VictoriaMetrics,
     Prometheus,
 }
 
 /// A running (or stopped) database; dropped, it stops and removes its data.
-pub(crate) struct Tsdb {
+#[derive(Debug)]
+pub struct Tsdb {
     kind: Kind,
     dir: PathBuf,
     port: u16,
@@ -31,7 +34,7 @@ pub(crate) struct Tsdb {
     reserved: Option<Reserved>,
 }
 
-pub(crate) fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -41,11 +44,18 @@ pub(crate) fn free_port() -> u16 {
 /// A port of 127.0.0.1 held by a bound socket that does not listen: a connection to
 /// it is refused, as to a stopped server, and no other socket (the outgoing
 /// connections of tests running alongside included) is given it until it is dropped.
-pub(crate) struct Reserved(tokio::net::TcpSocket);
+#[derive(Debug)]
+pub struct Reserved(tokio::net::TcpSocket);
+
+impl Default for Reserved {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl Reserved {
     /// Holds a free port.
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Self::port(0).expect("hold a free port")
     }
 
@@ -59,19 +69,19 @@ impl Reserved {
     }
 
     /// The port held.
-    pub(crate) fn number(&self) -> u16 {
+    pub fn number(&self) -> u16 {
         self.0.local_addr().expect("bound").port()
     }
 }
 
 impl Tsdb {
     /// Starts `kind` on a free port.
-    pub(crate) fn start(kind: Kind) -> Self {
+    pub fn start(kind: Kind) -> Self {
         Self::start_on(kind, Reserved::new())
     }
 
     /// Starts `kind` on the port `reserved` holds.
-    pub(crate) fn start_on(kind: Kind, reserved: Reserved) -> Self {
+    pub fn start_on(kind: Kind, reserved: Reserved) -> Self {
         let port = reserved.number();
         let dir = std::env::temp_dir().join(format!(
             "keviq-tsdb-{}-{port}-{:?}",
@@ -92,17 +102,17 @@ impl Tsdb {
     }
 
     /// The remote-write endpoint.
-    pub(crate) fn write_url(&self) -> String {
+    pub fn write_url(&self) -> String {
         format!("http://127.0.0.1:{}/api/v1/write", self.port)
     }
 
     /// The base of the query API.
-    pub(crate) fn query_url(&self) -> String {
+    pub fn query_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// The port.
-    pub(crate) fn port(&self) -> u16 {
+    pub fn port(&self) -> u16 {
         self.port
     }
 
@@ -111,7 +121,7 @@ impl Tsdb {
     }
 
     /// Starts the server again on the same port and data.
-    pub(crate) fn resume(&mut self) {
+    pub fn resume(&mut self) {
         let listen = format!("127.0.0.1:{}", self.port);
         let mut command = match self.kind {
             Kind::VictoriaMetrics => {
@@ -184,7 +194,7 @@ impl Tsdb {
 
     /// Stops the server as an operator would, with SIGTERM (both flush what they
     /// received); its data stays.
-    pub(crate) fn stop(&mut self) {
+    pub fn stop(&mut self) {
         if self.halt() {
             self.reserved = Reserved::port(self.port).ok();
         }
@@ -204,14 +214,14 @@ impl Tsdb {
     }
 
     /// Makes everything received searchable (VictoriaMetrics buffers for a second).
-    pub(crate) fn flush(&self) {
+    pub fn flush(&self) {
         if self.kind == Kind::VictoriaMetrics {
             let _ = get(self.addr(), "/internal/force_flush");
         }
     }
 
     /// An instant query's result (`data.result`).
-    pub(crate) fn query(&self, promql: &str) -> Vec<Value> {
+    pub fn query(&self, promql: &str) -> Vec<Value> {
         self.flush();
         let time = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -219,7 +229,7 @@ impl Tsdb {
             .as_secs_f64();
         let path = format!(
             "/api/v1/query?query={}&time={time:.3}",
-            keviq_telemetry::query::encode(promql)
+            form_urlencoded::byte_serialize(promql.as_bytes()).collect::<String>()
         );
         let (status, body) = get(self.addr(), &path).expect("query answered");
         assert_eq!(status, 200, "{promql}: {body}");
@@ -233,7 +243,7 @@ impl Tsdb {
     /// The raw samples of every series matching `selector` over the last `minutes`:
     /// `(labels as name=value, sorted, [(ms, value)])`. Prometheus leaves staleness
     /// markers out; VictoriaMetrics returns them as NaN.
-    pub(crate) fn samples(&self, selector: &str, minutes: u32) -> Vec<(String, Vec<(i64, f64)>)> {
+    pub fn samples(&self, selector: &str, minutes: u32) -> Vec<(String, Vec<(i64, f64)>)> {
         let mut out: Vec<(String, Vec<(i64, f64)>)> = self
             .query(&format!("{selector}[{minutes}m]"))
             .into_iter()
@@ -276,7 +286,7 @@ impl Drop for Tsdb {
 }
 
 /// A GET over HTTP/1.0 (no chunking, the server closes): status and body.
-pub(crate) fn get(addr: SocketAddr, path_and_query: &str) -> Option<(u16, String)> {
+pub fn get(addr: SocketAddr, path_and_query: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
@@ -292,28 +302,4 @@ pub(crate) fn get(addr: SocketAddr, path_and_query: &str) -> Option<(u16, String
     let (head, body) = response.split_once("\r\n\r\n")?;
     let status = head.split(' ').nth(1)?.parse().ok()?;
     Some((status, body.to_owned()))
-}
-
-/// Sends SIGTERM to a child and waits up to `within` for it to exit.
-pub(crate) fn terminate(
-    child: &mut std::process::Child,
-    within: Duration,
-) -> std::process::ExitStatus {
-    let pid = child.id().to_string();
-    let sent = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("run kill");
-    assert!(sent.success(), "SIGTERM to {pid}");
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no exit within {within:?} of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }

@@ -1,5 +1,7 @@
-//! The one sample type of the telemetry service, from the parser to the store and
-//! back: [`Sample`], with its labels as a sorted, owned [`Labels`].
+//! The data the pipeline carries, from the parser to the store and back: the one
+//! sample type [`Sample`], with its labels as a sorted, owned [`Labels`]; a
+//! scrape's [`Target`]; and a whole [`Scrape`] as the scraper hands it to the writer
+//! and remote write. This module imports nothing of the pipeline.
 //!
 //! The parser hands out borrowed samples ([`keviq_expfmt::Sample`]) that live as
 //! long as the scraped body; [`from_exposition`] turns each into an owned [`Sample`]
@@ -12,11 +14,9 @@
 //! ts_ms` in every deployment, and keeps them: the type and the exposition's
 //! timestamp are carried in memory only. A sample read back from the store has the
 //! type [`MetricType::Unknown`] (OpenMetrics' word for "not known") and no
-//! timestamp of its own; its time is its scrape's, [`StoredSample::ts_ms`]. The
+//! timestamp of its own; its time is its scrape's (the store's `StoredSample::ts_ms`). The
 //! readers know what they asked for: the analytics read counters and histogram
 //! buckets by name.
-//!
-//! [`StoredSample::ts_ms`]: crate::store::StoredSample::ts_ms
 //!
 //! ```
 //! use keviq_expfmt::{Format, MetricType, parse};
@@ -35,6 +35,12 @@ use std::fmt;
 
 use keviq_expfmt::{Exposition, MetricType, Timestamp};
 use serde::ser::{Serialize, SerializeMap, Serializer};
+
+mod scrape;
+mod target;
+
+pub use self::scrape::{SCRAPE_DURATION_SECONDS, SCRAPE_SAMPLES_SCRAPED, Scrape, UP};
+pub use self::target::Target;
 
 /// One sample, owned: what a scrape hands to the writer and the store gives back.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,10 +2,6 @@
 //! through the dashboard: a blocking WebSocket client on `std` alone (text frames,
 //! masked as a client must), `Runtime.evaluate`, real mouse clicks
 //! (`Input.dispatchMouseEvent`) and `Page.captureScreenshot`.
-//!
-//! Used by `#[path]` from the test files that need it (as `support/postgres.rs`).
-
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -16,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 /// How every test runs Chromium: headless, offline but for the page it is given.
-pub(crate) const HEADLESS: [&str; 8] = [
+pub const HEADLESS: [&str; 8] = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -28,7 +24,8 @@ pub(crate) const HEADLESS: [&str; 8] = [
 ];
 
 /// A headless Chromium with one page; killed on drop.
-pub(crate) struct Browser {
+#[derive(Debug)]
+pub struct Browser {
     child: Child,
     socket: TcpStream,
     next_id: u64,
@@ -46,7 +43,7 @@ impl Drop for Browser {
 impl Browser {
     /// Starts Chromium (`width` × `height`) with a fresh profile under `profile`
     /// and connects to its page.
-    pub(crate) fn start(profile: &Path, width: u32, height: u32) -> Self {
+    pub fn start(profile: &Path, width: u32, height: u32) -> Self {
         let _ = std::fs::remove_dir_all(profile);
         std::fs::create_dir_all(profile).expect("profile dir");
         let mut child = Command::new("chromium")
@@ -133,7 +130,7 @@ impl Browser {
     }
 
     /// Sends a command and returns its `result`, skipping events.
-    pub(crate) fn call(&mut self, method: &str, params: Value) -> Value {
+    pub fn call(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         let message = json!({"id": id, "method": method, "params": params}).to_string();
@@ -149,12 +146,12 @@ impl Browser {
     }
 
     /// Opens `url`.
-    pub(crate) fn navigate(&mut self, url: &str) {
+    pub fn navigate(&mut self, url: &str) {
         self.call("Page.navigate", json!({ "url": url }));
     }
 
     /// The value of a JavaScript expression (awaited when a promise).
-    pub(crate) fn eval(&mut self, expression: &str) -> Value {
+    pub fn eval(&mut self, expression: &str) -> Value {
         let result = self.call(
             "Runtime.evaluate",
             json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
@@ -167,7 +164,7 @@ impl Browser {
     }
 
     /// Waits until `expression` is truthy; fails with `what` after `limit`.
-    pub(crate) fn wait_for(&mut self, what: &str, expression: &str, limit: Duration) -> Value {
+    pub fn wait_for(&mut self, what: &str, expression: &str, limit: Duration) -> Value {
         let deadline = Instant::now() + limit;
         loop {
             let value = self.eval(expression);
@@ -184,7 +181,7 @@ impl Browser {
 
     /// Clicks the middle of the first element matching `selector`, as a person
     /// would: scrolled into view, then a real mouse press and release there.
-    pub(crate) fn click(&mut self, selector: &str) {
+    pub fn click(&mut self, selector: &str) {
         let selector_json = Value::from(selector).to_string();
         let point = self.eval(&format!(
             "(() => {{ const e = document.querySelector({selector_json}); if (!e) return null;
@@ -205,7 +202,7 @@ impl Browser {
     }
 
     /// Saves a PNG of the page, the whole height of its content, to `path`.
-    pub(crate) fn screenshot(&mut self, path: &Path) {
+    pub fn screenshot(&mut self, path: &Path) {
         let shot = self.call(
             "Page.captureScreenshot",
             json!({"format": "png", "captureBeyondViewport": true}),

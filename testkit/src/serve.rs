@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 /// Serves `router` on `127.0.0.1:0`; its address.
-pub(crate) async fn serve(router: axum::Router) -> SocketAddr {
+pub async fn serve(router: axum::Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");

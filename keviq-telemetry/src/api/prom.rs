@@ -29,17 +29,20 @@ use http::{HeaderValue, Request, StatusCode};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use keviq::axum::names::{
     HTTP_REQUEST_DURATION_MS, HTTP_REQUEST_ERRORS_TOTAL, HTTP_REQUESTS_TOTAL,
 };
 use serde::Deserialize;
 
-use crate::analytics::ServiceHealth;
-use crate::api::{AGENT_INVOCATIONS_TOTAL, History, ServiceEntry, ServicesResponse, TargetEntry};
-use crate::config::{QueryConfig, Target, request_headers};
-use crate::scrape::{SCRAPE_DURATION_SECONDS, SCRAPE_SAMPLES_SCRAPED, Scraper, TargetHealth, UP};
-use crate::store::epoch_ms;
+use super::error::ApiError;
+use super::response::{History, Listed, ServiceEntry, ServicesResponse, TargetEntry};
+use super::state::{BoxFuture, HealthSource, ServicesRequest};
+use crate::analytics::{AGENT_INVOCATIONS_TOTAL, ServiceHealth};
+use crate::clock::epoch_ms;
+use crate::config::{QueryConfig, request_headers};
+use crate::http_client;
+use crate::sample::{SCRAPE_DURATION_SECONDS, SCRAPE_SAMPLES_SCRAPED, Target, UP};
+use crate::scrape::{Scraper, TargetHealth};
 
 /// Limit of one query, connection to last byte.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -144,9 +147,7 @@ pub struct PromQuery {
 impl PromQuery {
     /// A client for `config`'s endpoint, token and headers.
     pub fn new(config: &QueryConfig) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(QUERY_TIMEOUT));
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let client = http_client::client(QUERY_TIMEOUT);
         let headers = request_headers(&config.headers, config.bearer_token.as_ref());
         Self {
             base: config.endpoint.url.trim_end_matches('/').to_owned(),
@@ -169,7 +170,7 @@ impl PromQuery {
                 .client
                 .request(request)
                 .await
-                .map_err(|e| QueryError::Unreachable(crate::scrape::source_chain(&e)))?;
+                .map_err(|e| QueryError::Unreachable(http_client::source_chain(&e)))?;
             let status = response.status();
             let body = Limited::new(response.into_body(), ANSWER_LIMIT)
                 .collect()
@@ -466,6 +467,38 @@ impl PromQuery {
                 Some((instance, minutes))
             })
             .collect())
+    }
+}
+
+/// The query API's figures: PromQL over what the time-series database holds.
+impl HealthSource for PromQuery {
+    fn targets<'a>(
+        &'a self,
+        scraper: &'a Scraper,
+    ) -> BoxFuture<'a, Result<Vec<TargetEntry>, ApiError>> {
+        Box::pin(async move { Ok(PromQuery::targets(self, scraper).await?) })
+    }
+
+    fn services<'a>(
+        &'a self,
+        scraper: &'a Scraper,
+        request: ServicesRequest,
+    ) -> BoxFuture<'a, Result<Listed<ServicesResponse>, ApiError>> {
+        Box::pin(async move {
+            let mut body =
+                PromQuery::services(self, scraper, request.window, request.history).await?;
+            let truncated = body.services.len() > request.limit;
+            body.services.truncate(request.limit);
+            Ok(Listed { body, truncated })
+        })
+    }
+}
+
+/// A failed query is logged and answered `503`; the message says no more.
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        tracing::error!(error = %e, "query API failed");
+        Self::QueryUnavailable
     }
 }
 
