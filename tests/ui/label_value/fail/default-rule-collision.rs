@@ -1,0 +1,9 @@
+#[derive(keviq::LabelValue)]
+enum Protocol {
+    Http,
+    HTTP,
+    GrpcStream,
+    GRPCStream,
+}
+
+fn main() {}

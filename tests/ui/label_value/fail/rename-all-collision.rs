@@ -1,0 +1,8 @@
+#[derive(keviq::LabelValue)]
+#[label(rename_all = "lowercase")]
+enum Transport {
+    WebSocket,
+    Websocket,
+}
+
+fn main() {}

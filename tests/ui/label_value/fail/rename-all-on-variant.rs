@@ -1,0 +1,8 @@
+#[derive(keviq::LabelValue)]
+enum Outcome {
+    Ok,
+    #[label(rename_all = "UPPERCASE")]
+    Failed,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+#[derive(keviq::LabelValue)]
+#[label(rename = "outcome")]
+enum Outcome {
+    Ok,
+    Failed,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+#[derive(keviq::LabelValue)]
+enum Outcome {
+    Ok,
+    #[label(rename = "failed", rename = "error")]
+    Failed,
+}
+
+fn main() {}

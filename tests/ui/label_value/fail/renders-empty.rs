@@ -1,0 +1,8 @@
+#[derive(keviq::LabelValue)]
+#[allow(non_camel_case_types)]
+enum Marker {
+    Set,
+    __,
+}
+
+fn main() {}
