@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api::prom::PromQuery;
-use crate::api::{AppState, app};
+use crate::api::{AppState, HealthSource, app};
 use crate::config::{ConfigError, Settings};
 use crate::remote::RemoteWrite;
 use crate::scrape::Scraper;
@@ -163,7 +163,7 @@ pub async fn start(settings: Settings) -> Result<Started, DaemonError> {
         query: settings
             .query
             .as_ref()
-            .map(|q| std::sync::Arc::new(PromQuery::new(q))),
+            .map(|q| Arc::new(PromQuery::new(q)) as Arc<dyn HealthSource>),
         logs: Arc::new(settings.logs),
     });
     Ok(Started {

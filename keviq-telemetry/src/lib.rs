@@ -7,8 +7,22 @@
 //!
 //! Beyond one fleet, it forwards every scrape over Prometheus remote write 1.0 to a
 //! time-series database ([`remote`]), with or without a local store, reads its
-//! dashboard back through that database's query API ([`query`]), and splits the
+//! dashboard back through that database's query API ([`api::prom`]), and splits the
 //! targets between several processes (`TELEMETRY_SHARD`).
+//!
+//! # Layers
+//!
+//! The modules stack one way; each imports only those below it:
+//!
+//! | layer | modules |
+//! |---|---|
+//! | wiring | [`daemon`] (scraper → writer → store, remote write as the writer's follower), [`cli`] |
+//! | serving | [`api`] (its health views read through [`api::HealthSource`]: the store, or the PromQL back end [`api::prom`]) |
+//! | following the store | [`remote`], [`retention`] |
+//! | pipeline | [`writer`] (tells a [`writer::Follower`] of each stored scrape) |
+//! | reading and storing | [`scrape`], [`store`], [`analytics`], [`logs`], [`lint`] |
+//! | settings | [`config`] (every variable and its default) |
+//! | data | [`sample`] (what the pipeline carries), [`clock`], the shared HTTP client |
 //!
 //! A sample keeps the parser's structure end to end: the scraper turns each parsed
 //! sample into a [`sample::Sample`] (name, family type, sorted labels, value,

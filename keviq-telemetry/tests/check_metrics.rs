@@ -159,10 +159,16 @@ latency_ms metric names should not contain abbreviated units
     );
     assert_eq!(stderr(&output), "");
 
-    // Read strictly (the default), the histogram breaks the specification.
+    // Read strictly (the default), the histogram breaks the specification: the
+    // first error is the bucket that is not cumulative (line 9).
     let (output, _) = run_file(&[], text);
     assert_eq!(code(&output), 1, "stdout: {}", stdout(&output));
-    assert!(stderr(&output).contains("+Inf"), "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains(":9:1: bucket `le=\"2\"` counts 1, less than the bucket before it"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 /// A family whose samples are split by another (common without `# TYPE`): Prometheus

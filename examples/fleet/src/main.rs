@@ -3,9 +3,9 @@
 //! and a traffic generator driving realistic call chains through them.
 //!
 //! ```text
-//! cargo run --release --example fleet                    # the demo; Ctrl-C stops it
-//! cargo run --release --example fleet -- --help          # rate, faults, ports, modes
-//! cargo run --example fleet -- --print-prometheus-config # infra/prometheus/prometheus.yml
+//! cargo run --release -p example-fleet                    # the demo; Ctrl-C stops it
+//! cargo run --release -p example-fleet -- --help          # rate, faults, ports, modes
+//! cargo run -p example-fleet -- --print-prometheus-config # infra/prometheus/prometheus.yml
 //! ```
 //!
 //! In containers (`infra/docker/`), the same binary runs one service per container
@@ -163,11 +163,11 @@ fn prometheus_config(args: &Args) -> Result<String, String> {
         })
     };
     let origin = if args.loopback {
-        "#   cargo run --example fleet -- --print-prometheus-config --loopback\n\
-         # for a Prometheus on this machine, next to `cargo run --example fleet`.\n"
+        "#   cargo run -p example-fleet -- --print-prometheus-config --loopback\n\
+         # for a Prometheus on this machine, next to `cargo run -p example-fleet`.\n"
     } else {
-        "#   cargo run --example fleet -- --print-prometheus-config > infra/prometheus/prometheus.yml\n\
-         # Do not edit: tests/fleet.rs fails when this file and the generator disagree.\n"
+        "#   cargo run -p example-fleet -- --print-prometheus-config > infra/prometheus/prometheus.yml\n\
+         # Do not edit: examples/fleet/tests/fleet.rs fails when this file and the generator disagree.\n"
     };
     let yaml = yaml.map_err(|e| e.to_string())?;
     Ok(format!(

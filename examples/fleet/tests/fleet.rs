@@ -34,6 +34,34 @@ fn fleet(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("UTF-8")
 }
 
+/// Each generated file under `infra/` names, in its header, the command that
+/// regenerates it, and that command is this package's binary with the arguments
+/// that give the committed text.
+#[test]
+fn generated_files_name_the_command_that_regenerates_them() {
+    let file = "infra/prometheus/prometheus.yml";
+    let committed = std::fs::read_to_string(repo(file)).expect(file);
+    let package = env!("CARGO_PKG_NAME");
+    let command = committed
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.trim_start_matches('#').trim().strip_prefix("cargo run "))
+        .unwrap_or_else(|| panic!("{file} names no `cargo run` command in its header"));
+    let rest = command
+        .strip_prefix(&format!("-p {package} -- "))
+        .unwrap_or_else(|| panic!("{file}: `cargo run {command}` does not run `-p {package}`"));
+    let (args, target) = rest
+        .split_once(" > ")
+        .unwrap_or_else(|| panic!("{file}: `{command}` does not write the file"));
+    assert_eq!(target, file, "{file}: the command writes another file");
+    let args: Vec<&str> = args.split_whitespace().collect();
+    assert_eq!(
+        fleet(&args),
+        committed,
+        "{file}: `cargo run {command}` gives another text"
+    );
+}
+
 #[test]
 #[cfg_attr(
     not(feature = "system-tests"),

@@ -1,4 +1,4 @@
-//! `MetricsLayer`: the HTTP families of DESIGN.md, recorded for every request, with
+//! `MetricsLayer`: the HTTP families of ARCHITECTURE.md, recorded for every request, with
 //! each request's ID as an exemplar. The layer's docs (this module is private) say
 //! what is recorded, when, and how an over-long ID is shortened.
 

@@ -1,5 +1,5 @@
 //! The names of the metrics every keviq service serves, for the code that reads
-//! them back (the telemetry service, dashboards built in Rust). DESIGN.md fixes
+//! them back (the telemetry service, dashboards built in Rust). ARCHITECTURE.md fixes
 //! them byte for byte; a unit test checks each against the declaration.
 
 /// Total HTTP requests, by `method`, `path` and `status`.

@@ -6,7 +6,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::error::ApiError;
-use super::prom::PromQuery;
 use super::response::{Listed, ServicesResponse, TargetEntry};
 use crate::config::LogConfig;
 use crate::scrape::Scraper;
@@ -63,8 +62,9 @@ pub struct AppState {
     pub scraper: Arc<Scraper>,
     /// The sample store; `None` for `TELEMETRY_DATABASE_URL=none`.
     pub store: Option<Store>,
-    /// The query API that answers targets and services, when configured.
-    pub query: Option<Arc<PromQuery>>,
+    /// The query API that answers targets and services, when configured
+    /// (the PromQL back end, `prom::PromQuery`); else the local store answers them.
+    pub query: Option<Arc<dyn HealthSource>>,
     /// Where the request view finds log lines.
     pub logs: Arc<LogConfig>,
 }

@@ -1,6 +1,6 @@
 //! Names promlint accepts pass, including those that merely contain a type word
 //! or a reserved suffix inside another word, and abbreviated units such as `_ms`,
-//! which DESIGN.md's names use (promlint still reports those; see the README).
+//! which ARCHITECTURE.md's names use (promlint still reports those; see the README).
 
 keviq::metric! {
     /// Names that come close to a rule without breaking it.
