@@ -19,7 +19,7 @@ pub trait Collect: Sync {
 /// The text is written as bytes into a buffer taken from the `String` (no copy),
 /// and handed back when the encoder is dropped, checked as UTF-8 once for the whole
 /// exposition (a tenth of what checking each label value on its own cost). Short
-/// pieces are copied inline rather than through `memcpy` (see [`Text`]).
+/// pieces are copied inline rather than through `memcpy` (see the private `Text`).
 #[derive(Debug)]
 pub struct Encoder<'a> {
     out: &'a mut String,

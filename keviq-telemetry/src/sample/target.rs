@@ -15,7 +15,7 @@ impl Target {
     /// Parses `host:port` (`[::1]:8000` for IPv6).
     ///
     /// # Errors
-    /// A reason in words, for [`ConfigError`].
+    /// A reason in words, which the configuration reports with its variable.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let (host, port) = match text.strip_prefix('[') {

@@ -151,7 +151,7 @@ pub(super) fn reader(url: &str) -> Result<Reader, StoreError> {
 }
 impl Store {
     /// The same store with reads stopped after `timeout` instead of
-    /// [`STATEMENT_TIMEOUT`] (at least 1 ms: PostgreSQL reads 0 as no timeout).
+    /// [`crate::config::STATEMENT_TIMEOUT`] (at least 1 ms: PostgreSQL reads 0 as no timeout).
     #[must_use]
     pub fn with_query_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
