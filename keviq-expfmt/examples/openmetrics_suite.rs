@@ -8,20 +8,12 @@
 //! ```
 //!
 //! Each case is a folder with `metrics` and a `test.json` saying whether it should
-//! parse. Strict mode must agree with every case but the deliberate readings listed
-//! in [`STRICT_DIFFERENCES`]; scrape mode must accept every valid case.
+//! parse. Strict mode must agree with every case; scrape mode must accept every
+//! valid case (and may accept invalid ones, with findings).
 
 use std::path::Path;
 
 use keviq_expfmt::{Format, Mode, parse_with};
-
-/// Cases where strict mode deliberately differs from the suite (see the crate docs,
-/// "Deliberate readings").
-const STRICT_DIFFERENCES: &[&str] = &[
-    // `# HELP a9 \\"`: a bare `"` in a HELP text, which the ABNF leaves out of
-    // escaped strings.
-    "help_escaping",
-];
 
 struct Case {
     name: String,
@@ -81,10 +73,8 @@ fn main() {
         let strict = accepts(case, Mode::Strict);
         if strict.is_ok() == case.should_parse {
             strict_agree += 1;
-        } else if !STRICT_DIFFERENCES.contains(&case.name.as_str()) {
-            unexpected.push(format!("strict {}: {strict:?}", case.name));
         } else {
-            println!("deliberate difference {}: {strict:?}", case.name);
+            unexpected.push(format!("strict {}: {strict:?}", case.name));
         }
         let scrape = accepts(case, Mode::Scrape);
         match (case.should_parse, scrape) {
@@ -103,5 +93,5 @@ fn main() {
         scrape_accepts_bad.join(" ")
     );
     assert!(unexpected.is_empty(), "{unexpected:#?}");
-    assert_eq!(strict_agree + STRICT_DIFFERENCES.len(), cases.len());
+    assert_eq!(strict_agree, cases.len());
 }

@@ -154,9 +154,6 @@ pub enum ErrorReason {
     /// A label value whose closing `"` is missing before the end of the line.
     #[error("label value is not closed by `\"` before the end of the line")]
     UnterminatedLabelValue,
-    /// An OpenMetrics `# HELP` text with a `"` that is not escaped as `\"`.
-    #[error("unescaped `\"` in HELP text (OpenMetrics requires `\\\"`)")]
-    UnescapedQuote,
     /// The same label name twice in one label set.
     #[error("duplicate label name `{}`", Shown(.0))]
     DuplicateLabel(String),
@@ -192,6 +189,15 @@ pub enum ErrorReason {
         /// Its text.
         text: String,
     },
+    /// A `# HELP` or `# TYPE` line without a metric name.
+    #[error("{}", describe_missing_name(*.0))]
+    MissingMetadataName(Keyword),
+    /// A `# TYPE` line with a metric name but no type.
+    #[error(
+        "`# TYPE` line for metric family `{}` without a type: `# TYPE` is followed by a metric name and its type",
+        Shown(.0)
+    )]
+    MissingType(String),
     /// A `# TYPE` line naming no type of the format.
     #[error("unknown metric type `{}`", Shown(.0))]
     UnknownType(String),
@@ -373,8 +379,20 @@ pub enum ErrorReason {
     #[error("summary quantile sample without a `quantile` label")]
     MissingQuantile,
     /// A `quantile` outside [0, 1].
-    #[error("`quantile=\"{}\"` is outside [0, 1]", Shown(.0))]
+    #[error("`quantile=\"{}\"` is outside [0, 1], where quantiles lie", Shown(.0))]
     QuantileOutOfRange(String),
+    /// An OpenMetrics counter metric with a `_created` sample but no `_total`.
+    #[error(
+        "`{}` without `{}`: every counter metric has a total",
+        Shown(.created),
+        Shown(.total)
+    )]
+    CreatedWithoutTotal {
+        /// The `_created` sample, with its labels.
+        created: String,
+        /// The `_total` sample name it lacks.
+        total: String,
+    },
     /// A stateset sample without the label named after its family.
     #[error("stateset sample without its state label `{}`", Shown(.0))]
     MissingStateLabel(String),
@@ -427,13 +445,14 @@ impl ErrorReason {
         match self {
             Self::InvalidEscape { .. } => "invalid_escape",
             Self::UnterminatedLabelValue => "unterminated_label_value",
-            Self::UnescapedQuote => "unescaped_quote",
             Self::DuplicateLabel(_) => "duplicate_label",
             Self::ReservedLabel(_) => "reserved_label",
             Self::Expected { .. } => "syntax",
             Self::MissingValue => "missing_value",
             Self::InvalidNumber { .. } => "invalid_number",
             Self::NumberOutOfRange { .. } => "number_out_of_range",
+            Self::MissingMetadataName(_) => "missing_metadata_name",
+            Self::MissingType(_) => "missing_type",
             Self::UnknownType(_) => "unknown_type",
             Self::DuplicateMetadata { .. } => "duplicate_metadata",
             Self::MetadataAfterSamples { .. } => "metadata_after_samples",
@@ -462,6 +481,7 @@ impl ErrorReason {
             Self::NonCanonicalInf(_) => "non_canonical_inf",
             Self::MissingQuantile => "missing_quantile",
             Self::QuantileOutOfRange(_) => "quantile_out_of_range",
+            Self::CreatedWithoutTotal { .. } => "created_without_total",
             Self::MissingStateLabel(_) => "missing_state_label",
             Self::ExemplarOutOfBucket { .. } => "exemplar_out_of_bucket",
             Self::DuplicateSeries(_) => "duplicate_series",
@@ -475,13 +495,28 @@ impl ErrorReason {
 
 fn describe_escape(escape: char, place: Place) -> String {
     if escape == '\n' {
-        format!("backslash at the end of the line in {place}")
-    } else {
-        format!(
-            "invalid escape sequence \\{} in {place}",
-            escape.escape_debug()
-        )
+        return format!("backslash at the end of the line in {place}");
     }
+    let allowed = match place {
+        Place::LabelValue => "`\\\\`, `\\\"` and `\\n`",
+        Place::Help => "`\\\\` and `\\n`",
+    };
+    let shown = escape.to_string();
+    format!(
+        "invalid escape sequence \\{} in {place}: Prometheus text allows only the escapes {allowed} there",
+        Shown(&shown)
+    )
+}
+
+fn describe_missing_name(keyword: Keyword) -> String {
+    let then = match keyword {
+        Keyword::Type => "its type",
+        Keyword::Help => "its docstring",
+        Keyword::Unit => "its unit",
+    };
+    format!(
+        "`{keyword}` line without a metric name: `{keyword}` is followed by a metric name and {then}"
+    )
 }
 
 fn describe_suffixes(family: &str, suffixes: &[&str]) -> String {

@@ -336,10 +336,23 @@ impl<'a> Iterator for Labels<'a> {
     }
 }
 
-/// Decodes an escaped label value or HELP text: `\\`, `\"` and `\n`; a backslash
-/// before any other character stands for itself (OpenMetrics, and Prometheus text
-/// in scrape mode; strict Prometheus text was validated to hold no such escape).
+/// Decodes an escaped label value, or an OpenMetrics HELP text: `\\`, `\"` and
+/// `\n`; a backslash before any other character stands for itself (OpenMetrics,
+/// and Prometheus text in scrape mode; strict Prometheus text was validated to
+/// hold no such escape).
 pub(crate) fn unescape(raw: &str) -> Cow<'_, str> {
+    decode(raw, true)
+}
+
+/// Decodes a Prometheus 0.0.4 HELP text: `\\` and `\n`; a backslash before any
+/// other character, `"` included, stands for itself, as Prometheus reads it.
+pub(crate) fn unescape_prometheus_help(raw: &str) -> Cow<'_, str> {
+    decode(raw, false)
+}
+
+/// Decodes `\\`, `\n`, and `\"` when `quote`; a backslash before any other
+/// character stands for itself.
+fn decode(raw: &str, quote: bool) -> Cow<'_, str> {
     let Some(first) = raw.find('\\') else {
         return Cow::Borrowed(raw);
     };
@@ -353,7 +366,7 @@ pub(crate) fn unescape(raw: &str) -> Cow<'_, str> {
         match chars.next() {
             Some('n') => out.push('\n'),
             Some('\\') => out.push('\\'),
-            Some('"') => out.push('"'),
+            Some('"') if quote => out.push('"'),
             Some(c) => {
                 out.push('\\');
                 out.push(c);

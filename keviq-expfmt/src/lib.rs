@@ -59,12 +59,14 @@
 //! # What is checked, and where
 //!
 //! While reading (both formats): the line grammar (names, label syntax, escapes,
-//! numbers, the final line feed), duplicate label names within a sample, the
-//! reserved `__name__` label, one `# TYPE` / `# HELP` (and `# UNIT`) per family,
-//! metadata before samples, the lines of a family forming one uninterrupted group,
-//! sample names fitting their family's type (`x_bucket` of a histogram, `x_total`
-//! of an OpenMetrics counter, ... as [`keviq_model::sample_suffix`] decides), an
-//! `le` label on every histogram bucket, no quoted names.
+//! numbers, the final line feed, a metric name on every `# HELP` and `# TYPE`
+//! line and a type on every `# TYPE` line), duplicate label names within a
+//! sample, the reserved `__name__` label, one `# TYPE` / `# HELP` (and `# UNIT`)
+//! per family, metadata before samples, the lines of a family forming one
+//! uninterrupted group, sample names fitting their family's type (`x_bucket` of a
+//! histogram, `x_total` of an OpenMetrics counter, ... as
+//! [`keviq_model::sample_suffix`] decides), an `le` label on every histogram
+//! bucket, no quoted names.
 //!
 //! While reading (OpenMetrics only): single spaces as separators, no blank lines or
 //! comments, no `\r`, `# EOF` at the very end, units that are a suffix of the family
@@ -73,45 +75,55 @@
 //! 128 characters of labels, no label or family names starting with `__`.
 //!
 //! After reading, per family (both formats): every series (name and label set, in
-//! any label order, an empty value counting as no label) once; a number in every
-//! bucket's `le` and every summary `quantile`; a `+Inf` bucket in every histogram,
-//! equal to its `_count`; buckets in increasing order of `le`; a `quantile` label
-//! on summary quantiles; no two families whose sample names could coincide
-//! (`a_created` next to a counter `a`, as [`keviq_model::families_clash`]
+//! any label order, an empty value counting as no label) once; counters not
+//! negative; a number in every bucket's `le` and every summary `quantile`; a
+//! `+Inf` bucket in every histogram, equal to its `_count`; buckets in increasing
+//! order of `le`, their counts not negative and cumulative; a `quantile` label on
+//! summary quantiles, within [0, 1]; no two families whose sample names could
+//! coincide (`a_created` next to a counter `a`, as [`keviq_model::families_clash`]
 //! decides). Prometheus text only: summary quantiles in increasing order.
 //!
-//! After reading (OpenMetrics only): counter totals neither NaN nor negative;
-//! bucket and count values non-negative integers, buckets cumulative, an infinite
-//! `le` written `+Inf`, exemplars within their bucket, `_sum`/`_count` (and
-//! `_gsum`/`_gcount`) both or neither, no histogram sum next to negative buckets and
-//! no negative sum without them; summary sums and counts neither NaN nor negative,
-//! quantiles within [0, 1] and their values not negative; info values 1, stateset
-//! samples with their state label and a value of 0 or 1; a series repeated only
-//! with timestamps, all of its samples with one or all without, in increasing time
-//! order; the samples of one metric (label set, `le`/`quantile`/state aside)
-//! together, its points in time order.
+//! After reading (OpenMetrics only): counter totals not NaN, and a `_total` for
+//! every counter metric (a `_created` sample alone is none); bucket and count
+//! values integers, an infinite `le` written `+Inf`, exemplars within their
+//! bucket, `_sum`/`_count` (and `_gsum`/`_gcount`) both or neither, no histogram
+//! sum next to negative buckets and no negative sum without them; summary sums and
+//! counts neither NaN nor negative, quantile values not negative; info values 1,
+//! stateset samples with their state label and a value of 0 or 1; a series
+//! repeated only with timestamps, all of its samples with one or all without, in
+//! increasing time order; the samples of one metric (label set,
+//! `le`/`quantile`/state aside) together, its points in time order.
 //!
 //! # Deliberate readings of the specifications
 //!
-//! * Prometheus 0.0.4 accepts only the escapes `\\`, `\n` and `\"` (in label values
-//!   and `# HELP`), as its documentation says; OpenMetrics also accepts `\` before
-//!   any other character, which stands for itself (its ABNF allows it). Scrape mode
-//!   reads Prometheus text like Prometheus: any escape, kept as written.
+//! * Prometheus 0.0.4 accepts only the escapes its documentation lists: `\\`, `\"`
+//!   and `\n` in label values, `\\` and `\n` in `# HELP` texts (where `\"` is no
+//!   escape); OpenMetrics also accepts `\` before any other character, which stands
+//!   for itself (its ABNF allows it). Scrape mode reads Prometheus text like
+//!   Prometheus: any escape, kept as written (`\"` in a HELP text too).
 //! * Prometheus 0.0.4: trailing blanks are ignored, leading blanks of a `# HELP` text
-//!   are skipped (they separate tokens), a `# HELP`/`# TYPE` line without text is
-//!   ignored, types are lower case as the spec lists them, and a family's lines must
-//!   be one group, `# HELP`/`# TYPE` first, as the spec says (Prometheus is laxer
-//!   here: scrape mode).
+//!   are skipped (they separate tokens), types are lower case as the spec lists
+//!   them, and a family's lines must be one group, `# HELP`/`# TYPE` first, as the
+//!   spec says (Prometheus is laxer here: scrape mode). A line whose first token
+//!   after `#` is `HELP` or `TYPE` names a metric ("at least one more token is
+//!   expected"), and `# TYPE` a type ("exactly two more tokens"): an error in both
+//!   modes, as in Prometheus, except for the bare keyword, which Prometheus reads
+//!   as a comment (scrape mode too, with a finding). `# HELP name` without text is
+//!   the family's HELP line, with no help text.
+//! * Prometheus 0.0.4 counters, bucket counts and summary quantiles follow the
+//!   rules of their types as OpenMetrics states them: counters and bucket counts
+//!   not negative, buckets cumulative, quantiles within [0, 1]. Prometheus' scraper
+//!   checks none of them: scrape mode reports them as findings.
 //! * Numbers follow Go's `strconv.ParseFloat` as the Prometheus reference parser uses
 //!   it, which matches the OpenMetrics ABNF: decimal with optional fraction and
 //!   exponent, `Inf`/`Infinity` with an optional sign and `NaN` without, case
 //!   insensitive; no hex floats or `_`; overflow to infinity is an error. An infinite
 //!   `le` is written `+Inf` in OpenMetrics (the canonical form exposers must write,
 //!   as the official test suite reads it).
-//! * An OpenMetrics `# HELP` text must escape `"` as `\"`: its ABNF leaves a bare
-//!   `"` out of escaped strings, and the specification says the ABNF prevails. The
-//!   official test suite accepts one (`# HELP a9 \\"`), as Prometheus does: scrape
-//!   mode accepts it.
+//! * An OpenMetrics `# HELP` text may hold a bare `"`, though the ABNF leaves it
+//!   out of escaped strings: the official test suite accepts one (`help_escaping`:
+//!   `# HELP a9 \\"`), as do the Python reference parser and Prometheus, and so
+//!   does strict mode, which agrees with every case of the suite.
 //! * OpenMetrics points of one series may repeat a timestamp (the official suite's
 //!   `duplicate_timestamps_1`); scrape mode keeps the first of such points only.
 //! * Timestamps keep their format's unit: integer milliseconds in Prometheus 0.0.4,
@@ -135,14 +147,16 @@
 //! [`Exposition::samples`]), metadata after samples or between other families
 //! (a second `# TYPE`, `# HELP` or `# UNIT` line is ignored: the first counts), a
 //! missing final line feed (Prometheus text), any escape in Prometheus text, a
-//! trailing comma in an OpenMetrics label set, sample names that do not fit their
-//! family's type, buckets without `le`, unreadable `le` and `quantile` values,
-//! exemplars on other samples (kept) or longer than 128 characters (left out), units
-//! on info and stateset families, reserved names, and every rule checked after
-//! reading. A series repeated without a new timestamp is left out, with a finding:
-//! the store never stores one point twice. Everything else (the line grammar,
-//! unknown types, `# EOF`, a unit that is no suffix of its family) fails in both
-//! modes, as it fails Prometheus' scrape.
+//! bare `# HELP` or `# TYPE` keyword (a comment to Prometheus), a trailing comma
+//! in an OpenMetrics label set, sample names that do not fit their family's type, buckets without `le`,
+//! unreadable `le` and `quantile` values, exemplars on other samples (kept) or
+//! longer than 128 characters (left out), units on info and stateset families,
+//! reserved names, and every rule checked after reading. A series repeated
+//! without a new timestamp is left out, with a finding: the store never stores
+//! one point twice. Everything else (the line grammar, unknown types, a `# TYPE`
+//! line without a type, a `# HELP` or `# TYPE` line without a metric name,
+//! `# EOF`, a unit that is no suffix of its family) fails in both modes, as it
+//! fails Prometheus' scrape.
 //!
 //! # Cost
 //!

@@ -39,7 +39,8 @@ impl<'a> Parser<'a> {
             _ => return self.skip_line(word_end),
         };
         if !matches!(b.get(word_end), Some(b' ' | b'\t')) {
-            // `# HELP` alone, or `# HELPER`: a comment.
+            // `# HELP` alone: no metric name, but a comment to Prometheus.
+            self.tolerate(word_end, ErrorReason::MissingMetadataName(keyword))?;
             return self.skip_line(word_end);
         }
         let name_start = skip_blanks(b, word_end);
@@ -55,13 +56,14 @@ impl<'a> Parser<'a> {
             let end = scan_metric_name(b, name_start);
             (self.text(name_start, end), end)
         };
+        let line_end = |i: usize| matches!(b.get(i), Some(b'\n') | None);
         match b.get(name_end) {
-            // Nothing to record: `# HELP` with only blanks, or `# HELP name`.
-            Some(b'\n') => return Ok(name_end + 1),
-            None => {
-                self.missing_newline(name_end)?;
-                return Ok(name_end);
+            // `# HELP` and blanks: Prometheus rejects the line too.
+            _ if name_end == name_start && line_end(name_end) => {
+                let reason = ErrorReason::MissingMetadataName(keyword);
+                return Err(self.err(name_start, reason));
             }
+            Some(b'\n') | None => {}
             Some(b' ' | b'\t') if name_end > name_start => {}
             Some(_) if name_end == name_start => {
                 return Err(self.expected(name_start, Expected::MetricName));
@@ -69,15 +71,11 @@ impl<'a> Parser<'a> {
             Some(_) => return Err(self.expected(name_end, Expected::Blank)),
         }
         let text = skip_blanks(b, name_end);
-        match b.get(text) {
-            // `# HELP name ` with no text: nothing to record.
-            Some(b'\n') => return Ok(text + 1),
-            None => {
-                self.missing_newline(text)?;
-                return Ok(text);
-            }
-            Some(_) => {}
+        if keyword == Keyword::Type && line_end(text) {
+            // Prometheus rejects it too.
+            return Err(self.err(text, ErrorReason::MissingType(excerpt(name))));
         }
+        // `# HELP name` without text: a HELP line, with no help text.
         let family = self.metadata_family(keyword, name, name_start)?;
         let end = match keyword {
             Keyword::Help => {

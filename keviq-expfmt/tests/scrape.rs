@@ -135,11 +135,56 @@ fn any_escape_in_prometheus_text_kept_as_written() {
         e.samples[0].labels.get("x").as_deref(),
         Some("C:\\temp\new")
     );
+    // In a HELP text, `\"` is no escape either: kept as written, as Prometheus
+    // keeps it.
+    let e = tolerated(PROM, "# HELP a say \\\"hi\\\" \\\\\n", "invalid_escape");
+    assert_eq!(e.families[0].help.as_deref(), Some("say \\\"hi\\\" \\"));
     // A backslash ending the line is no escape in either mode.
     rejected(
         PROM,
         "a{x=\"\\\n\"} 1\n",
         "line 1, column 6: backslash at the end of the line in label value",
+    );
+}
+
+#[test]
+fn metadata_lines_without_a_name_or_type_as_prometheus_reads_them() {
+    // Prometheus rejects a `# TYPE` line without a type, and a `# HELP` or
+    // `# TYPE` keyword followed by blanks only.
+    let type_message = "`# TYPE` line for metric family `a` without a type: `# TYPE` is followed by a metric name and its type";
+    rejected(
+        PROM,
+        "# TYPE a\na 1\n",
+        &format!("line 1, column 9: {type_message}"),
+    );
+    rejected(
+        PROM,
+        "# TYPE a  \na 1\n",
+        &format!("line 1, column 11: {type_message}"),
+    );
+    rejected(
+        PROM,
+        "# HELP \t\na 1\n",
+        "line 1, column 9: `# HELP` line without a metric name: `# HELP` is followed by a metric name and its docstring",
+    );
+    rejected_quoted(
+        PROM,
+        "# TYPE \"a.b\"\n",
+        "line 1, column 13: `# TYPE` line for metric family `a.b` without a type: `# TYPE` is followed by a metric name and its type",
+    );
+    // The keyword alone is a comment to Prometheus.
+    let e = tolerated(PROM, "# HELP\n# TYPE\na 1\n", "missing_metadata_name");
+    assert_eq!(
+        kinds(&e),
+        ["missing_metadata_name", "missing_metadata_name"]
+    );
+    assert_eq!(e.families.len(), 1);
+    // A name without text: a HELP line, with no help text.
+    let e = scrape(PROM, "# HELP a\na 1\n");
+    assert!(e.findings.is_empty(), "{:?}", e.findings);
+    assert_eq!(
+        (e.families[0].name, e.families[0].help.as_deref()),
+        ("a", None)
     );
 }
 
@@ -155,8 +200,6 @@ fn openmetrics_leniencies_of_prometheus() {
         "unit_not_allowed",
     );
     assert_eq!(e.families[0].unit, Some("u"));
-    let e = tolerated(OM, "# HELP a say \"hi\"\n# EOF\n", "unescaped_quote");
-    assert_eq!(e.families[0].help.as_deref(), Some("say \"hi\""));
     tolerated(OM, "a{__x=\"1\"} 1\n# EOF\n", "reserved_label");
     tolerated(OM, "__a 1\n# EOF\n", "reserved_name");
 }
@@ -266,6 +309,27 @@ fn every_semantic_rule_is_a_finding() {
             PROM,
             "# TYPE s summary\ns{quantile=\"0.9\"} 1\ns{quantile=\"0.1\"} 1\n",
             "unsorted",
+        ),
+        (
+            PROM,
+            "# TYPE s summary\ns{quantile=\"1.5\"} 1\n",
+            "quantile_out_of_range",
+        ),
+        (PROM, "# TYPE a counter\na -1\n", "invalid_value"),
+        (
+            PROM,
+            "# TYPE h histogram\nh_bucket{le=\"+Inf\"} -1\n",
+            "invalid_value",
+        ),
+        (
+            PROM,
+            "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\n",
+            "non_cumulative",
+        ),
+        (
+            OM,
+            "# TYPE a counter\na_created 1\n# EOF\n",
+            "created_without_total",
         ),
     ];
     for (format, input, kind) in cases {

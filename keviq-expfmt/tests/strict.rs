@@ -22,6 +22,11 @@ fn error(format: Format, input: &str) -> String {
 /// `good` keeps it (in both modes, with no finding).
 fn rule(format: Format, bad: &str, want: &str, good: &str) {
     assert_eq!(error(format, bad), want, "{bad:?}");
+    accepted(format, good);
+}
+
+/// Checks that both modes accept `good`, with no finding.
+fn accepted(format: Format, good: &str) {
     for mode in [Mode::Strict, Mode::Scrape] {
         match parse_with(good, format, mode) {
             Ok(e) => assert!(e.findings.is_empty(), "{good:?}: {:?}", e.findings),
@@ -149,11 +154,14 @@ fn om_escapes_follow_the_abnf() {
         "line 1, column 8: expected `,` or `}`, found `b`",
         "a{x=\"\\q \\\" \\\\ \\n\"} 1\n# EOF\n",
     );
+    // A bare `"` in a HELP text, as the official suite's `help_escaping` has it
+    // (`# HELP a9 \\"`), and Prometheus and the Python reference parser read it.
+    accepted(OM, "# HELP a say \"hi\" \\\\\"\n# EOF\n");
     rule(
         OM,
-        "# HELP a say \"hi\"\n# EOF\n",
-        "line 1, column 14: unescaped `\"` in HELP text (OpenMetrics requires `\\\"`)",
-        "# HELP a say \\\"hi\\\"\n# EOF\n",
+        "# HELP a say \\\n# EOF\n",
+        "line 1, column 14: backslash at the end of the line in HELP text",
+        "# HELP a say \\\\\n# EOF\n",
     );
 }
 
@@ -501,7 +509,7 @@ fn om_summaries() {
     rule(
         OM,
         "# TYPE s summary\ns{quantile=\"1.5\"} 1\n# EOF\n",
-        "line 2, column 1: `quantile=\"1.5\"` is outside [0, 1]",
+        "line 2, column 1: `quantile=\"1.5\"` is outside [0, 1], where quantiles lie",
         "# TYPE s summary\ns{quantile=\"1\"} NaN\n# EOF\n",
     );
     rule(
@@ -521,6 +529,24 @@ fn om_summaries() {
         "# TYPE s summary\ns_sum NaN\n# EOF\n",
         "line 2, column 1: sample `s_sum` has value `NaN`: a summary sum cannot be NaN",
         "# TYPE s summary\ns_sum 0\n# EOF\n",
+    );
+}
+
+#[test]
+fn om_counter_metrics_have_a_total() {
+    // "A MetricPoint in a Metric with the type Counter MUST have one value called
+    // Total"; a `_created` sample does not make one.
+    rule(
+        OM,
+        "# TYPE a counter\na_created 1\n# EOF\n",
+        "line 2, column 1: `a_created` without `a_total`: every counter metric has a total",
+        "# TYPE a counter\na_total 1\na_created 1\n# EOF\n",
+    );
+    rule(
+        OM,
+        "# TYPE a counter\na_total{x=\"1\"} 1\na_created{x=\"2\"} 1\n# EOF\n",
+        "line 3, column 1: `a_created{x=\"2\"}` without `a_total`: every counter metric has a total",
+        "# TYPE a counter\na_total{x=\"1\"} 1\na_created{x=\"1\"} 1\na_total{x=\"2\"} 1\n# EOF\n",
     );
 }
 
@@ -563,8 +589,66 @@ fn prom_escapes_are_backslash_quote_and_newline() {
     rule(
         PROM,
         "a{x=\"\\t\"} 1\n",
-        "line 1, column 6: invalid escape sequence \\t in label value",
+        "line 1, column 6: invalid escape sequence \\t in label value: Prometheus text allows only the escapes `\\\\`, `\\\"` and `\\n` there",
         "a{x=\"\\\\ \\\" \\n\"} 1\n",
+    );
+    // "HELP lines may contain any sequence of UTF-8 characters (after the metric
+    // name), but the backslash and the line feed characters have to be escaped as
+    // \\ and \n": `\"` is no escape there.
+    rule(
+        PROM,
+        "# HELP a say \\\"hi\\\"\n",
+        "line 1, column 14: invalid escape sequence \\\" in HELP text: Prometheus text allows only the escapes `\\\\` and `\\n` there",
+        "# HELP a say \"hi\" \\\\ \\n\n",
+    );
+}
+
+#[test]
+fn prom_metadata_lines_name_a_metric_and_a_type() {
+    // "If the token is TYPE, exactly two more tokens are expected. The first is the
+    // metric name, and the second is either counter, gauge, histogram, summary, or
+    // untyped"; "If the token is HELP, at least one more token is expected, which
+    // is the metric name."
+    rule(
+        PROM,
+        "# TYPE a\na 1\n",
+        "line 1, column 9: `# TYPE` line for metric family `a` without a type: `# TYPE` is followed by a metric name and its type",
+        "# TYPE a untyped\na 1\n",
+    );
+    rule(
+        PROM,
+        "# HELP \na 1\n",
+        "line 1, column 8: `# HELP` line without a metric name: `# HELP` is followed by a metric name and its docstring",
+        "# HELP a\na 1\n",
+    );
+    rule(
+        PROM,
+        "# TYPE\n",
+        "line 1, column 7: `# TYPE` line without a metric name: `# TYPE` is followed by a metric name and its type",
+        "# TYPEWRITER\n",
+    );
+    // A HELP line without text is one all the same: the family's only one.
+    rule(
+        PROM,
+        "# HELP a\n# HELP a text\n",
+        "line 2, column 8: second `# HELP` line for metric family `a`",
+        "# HELP a\n# TYPE a gauge\n",
+    );
+}
+
+#[test]
+fn prom_counters_are_not_negative() {
+    rule(
+        PROM,
+        "# TYPE a_total counter\na_total -1\n",
+        "line 2, column 1: sample `a_total` has value `-1`: a counter cannot be negative",
+        "# TYPE a_total counter\na_total 0\n",
+    );
+    rule(
+        PROM,
+        "# TYPE a counter\na{x=\"y\"} -Inf\n",
+        "line 2, column 1: sample `a` has value `-inf`: a counter cannot be negative",
+        "# TYPE a counter\na{x=\"y\"} +Inf\n",
     );
 }
 
@@ -625,12 +709,24 @@ fn prom_histograms() {
         "line 3, column 1: `le=\"1\"` comes after `le=\"+Inf\"`: they must be in increasing order",
         "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 3\n",
     );
-    // Prometheus text gives bucket values no rules of their own.
     rule(
         PROM,
         "# TYPE h histogram\nh 1\n",
         "line 2, column 1: sample name `h` does not fit histogram family `h`: expected `h_bucket`, `h_sum` or `h_count`",
+        "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1.5\n",
+    );
+    // Bucket counts are cumulative counts: never negative, never decreasing.
+    rule(
+        PROM,
         "# TYPE h histogram\nh_bucket{le=\"+Inf\"} -1.5\n",
+        "line 2, column 1: sample `h_bucket` has value `-1.5`: a bucket count cannot be negative",
+        "# TYPE h histogram\nh_bucket{le=\"-1\"} 0\nh_bucket{le=\"+Inf\"} 0\n",
+    );
+    rule(
+        PROM,
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 3\nh_bucket{le=\"+Inf\"} 2\nh_count 2\n",
+        "line 3, column 1: bucket `le=\"+Inf\"` counts 2, less than the bucket before it (3): buckets are cumulative",
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 2\nh_count 2\n",
     );
 }
 
@@ -647,6 +743,12 @@ fn prom_summaries() {
         "# TYPE s summary\ns 1\n",
         "line 2, column 1: summary quantile sample without a `quantile` label",
         "# TYPE s summary\ns_sum 1\n",
+    );
+    rule(
+        PROM,
+        "# TYPE s summary\ns{quantile=\"-0.5\"} 1\n",
+        "line 2, column 1: `quantile=\"-0.5\"` is outside [0, 1], where quantiles lie",
+        "# TYPE s summary\ns{quantile=\"0\"} 1\ns{quantile=\"1\"} 1\n",
     );
 }
 

@@ -197,7 +197,7 @@ impl<'a> Checker<'_, 'a> {
     }
 
     /// The rules on a sample's point label: a number in every bucket's `le` and
-    /// every summary `quantile`, in [0, 1] (OpenMetrics); a `quantile` on every
+    /// every summary `quantile`, in [0, 1]; a `quantile` on every
     /// summary sample named like its family.
     fn point_label(
         &mut self,
@@ -239,10 +239,7 @@ impl<'a> Checker<'_, 'a> {
                 };
                 self.tolerate_at(pos, reason)
             }
-            None if field == NumberField::Quantile
-                && self.om()
-                && !(0.0..=1.0).contains(&point.number) =>
-            {
+            None if field == NumberField::Quantile && !(0.0..=1.0).contains(&point.number) => {
                 self.tolerate(sample, ErrorReason::QuantileOutOfRange(text()))
             }
             None => Ok(()),
@@ -386,7 +383,7 @@ impl<'a> Checker<'_, 'a> {
                         previous: excerpt(p.text),
                     };
                     self.tolerate(sample, reason)?;
-                } else if om && sample.value < pvalue {
+                } else if sample.value < pvalue {
                     let reason = ErrorReason::NonCumulative {
                         le: excerpt(point.text),
                         value: show(sample.value),

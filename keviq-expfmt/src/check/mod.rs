@@ -238,8 +238,13 @@ impl<'a> Checker<'_, 'a> {
         base: usize,
     ) -> Result<(), ParseError> {
         let om = self.om();
-        // Prometheus text gives values no rules; only summary quantiles need a label.
-        if om || family.kind == MetricType::Summary {
+        // Prometheus text gives rules to the values of counters and histograms only;
+        // summary quantiles need a label.
+        let valued = matches!(
+            family.kind,
+            MetricType::Counter | MetricType::Histogram | MetricType::Summary
+        );
+        if om || valued {
             for sample in samples {
                 self.values(family, sample)?;
             }
@@ -268,6 +273,44 @@ impl<'a> Checker<'_, 'a> {
         if samples.len() > 1 && !proven {
             self.series(family.name, samples, base, single_name)?;
         }
+        if om && family.kind == MetricType::Counter {
+            self.counter_totals(family, samples)?;
+        }
+        Ok(())
+    }
+
+    /// OpenMetrics: every counter metric has a total, so each `_created` sample
+    /// has a `_total` sample with its labels.
+    fn counter_totals(
+        &mut self,
+        family: &MetricFamily<'a>,
+        samples: &[Sample<'a>],
+    ) -> Result<(), ParseError> {
+        let created = |s: &Sample<'_>| suffix_of(family, s) == "_created";
+        if !samples.iter().any(created) {
+            return Ok(());
+        }
+        let total = |s: &Sample<'_>| suffix_of(family, s) == "_total";
+        self.table
+            .reset(samples.iter().filter(|s| total(s)).count());
+        for (k, sample) in samples.iter().enumerate() {
+            if total(sample) {
+                self.table.push(sample.labels.hash(), k);
+            }
+        }
+        for sample in samples.iter().filter(|s| created(s)) {
+            let labels = &sample.labels;
+            let found = self.table.find(labels.hash(), |j| {
+                samples.get(j).is_some_and(|t| t.labels.same_series(labels))
+            });
+            if found.is_none() {
+                let reason = ErrorReason::CreatedWithoutTotal {
+                    created: series_text(sample),
+                    total: excerpt(&format!("{}_total", excerpt(family.name))),
+                };
+                self.tolerate(sample, reason)?;
+            }
+        }
         Ok(())
     }
 
@@ -279,6 +322,10 @@ impl<'a> Checker<'_, 'a> {
         let v = sample.value;
         let om = self.om();
         let rule: Option<&'static str> = match (family.kind, suffix) {
+            (MetricType::Counter, "") if !om && v < 0.0 => Some("a counter cannot be negative"),
+            (MetricType::Histogram, "_bucket") if !om && v < 0.0 => {
+                Some("a bucket count cannot be negative")
+            }
             (MetricType::Counter, "_total") if om => {
                 if v.is_nan() {
                     Some("a counter total cannot be NaN")

@@ -8,7 +8,7 @@ use keviq_model::{Format, is_reserved_name};
 use super::Parser;
 use crate::error::{ErrorReason, Expected, Found, ParseError, Place, excerpt};
 use crate::hash;
-use crate::labels::{LabelSet, closing_quote, unescape};
+use crate::labels::{LabelSet, closing_quote, unescape, unescape_prometheus_help};
 use crate::scan::{
     HELP_END, Special, VALUE_END, class, find_special, same, scan_label_name, skip_blanks,
     skip_plain_text,
@@ -282,7 +282,11 @@ impl<'a> Parser<'a> {
     #[inline]
     fn check_escape(&mut self, pos: usize, place: Place) -> Result<(), ParseError> {
         match self.b.get(pos + 1) {
-            Some(b'\\' | b'"' | b'n') => Ok(()),
+            Some(b'\\' | b'n') => Ok(()),
+            // Prometheus text escapes no `"` in HELP texts.
+            Some(b'"') if place == Place::LabelValue || self.format == Format::OpenMetrics => {
+                Ok(())
+            }
             // (Label values check for this before.)
             None => Err(self.err(pos + 1, ErrorReason::MissingNewline)),
             // OpenMetrics: a backslash before any other character stands for itself.
@@ -320,10 +324,6 @@ impl<'a> Parser<'a> {
                     self.missing_newline(i)?;
                     break;
                 }
-                Some(b'"') if self.format == Format::OpenMetrics => {
-                    self.tolerate(i, ErrorReason::UnescapedQuote)?;
-                    i += 1;
-                }
                 Some(b'\\') => {
                     self.check_escape(i, Place::Help)?;
                     escaped = true;
@@ -333,10 +333,10 @@ impl<'a> Parser<'a> {
             }
         }
         let raw = self.text(start, i);
-        let help = if escaped {
-            unescape(raw)
-        } else {
-            Cow::Borrowed(raw)
+        let help = match (escaped, self.format) {
+            (false, _) => Cow::Borrowed(raw),
+            (true, Format::Prometheus) => unescape_prometheus_help(raw),
+            (true, Format::OpenMetrics) => unescape(raw),
         };
         Ok((help, i))
     }
