@@ -151,9 +151,18 @@ pub enum ErrorReason {
         /// What was being read.
         place: Place,
     },
-    /// A label value whose closing `"` is missing before the end of the line.
+    /// A label value whose closing `"` is missing before the end of the line (in
+    /// scrape mode, of the input: Prometheus text may hold line feeds there).
     #[error("label value is not closed by `\"` before the end of the line")]
     UnterminatedLabelValue,
+    /// A line feed inside a quoted label value or name of Prometheus text, where it
+    /// must be escaped (Prometheus reads it: scrape mode too).
+    #[error("line feed inside a quoted label value or name: it must be written `\\n`")]
+    LineFeedInQuotes,
+    /// Two labels of a Prometheus label set without a `,` between them
+    /// (Prometheus reads them: scrape mode too).
+    #[error("missing `,` between labels: the labels of a set are separated by commas")]
+    MissingComma,
     /// The same label name twice in one label set.
     #[error("duplicate label name `{}`", Shown(.0))]
     DuplicateLabel(String),
@@ -445,6 +454,8 @@ impl ErrorReason {
         match self {
             Self::InvalidEscape { .. } => "invalid_escape",
             Self::UnterminatedLabelValue => "unterminated_label_value",
+            Self::LineFeedInQuotes => "line_feed_in_quotes",
+            Self::MissingComma => "missing_comma",
             Self::DuplicateLabel(_) => "duplicate_label",
             Self::ReservedLabel(_) => "reserved_label",
             Self::Expected { .. } => "syntax",

@@ -232,7 +232,8 @@ fn closing_quote_escaped(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
             Special::Quote(end) => return Some((end, escaped)),
             Special::Other(at) | Special::Tail(at) => i = at,
         }
-        // A backslash, a line feed (not in validated text), or the last bytes.
+        // A backslash, a line feed (in validated text, only in Prometheus text read
+        // in scrape mode), or the last bytes.
         match b.get(i)? {
             b'"' => return Some((i, escaped)),
             b'\\' => {

@@ -58,15 +58,15 @@
 //!
 //! # What is checked, and where
 //!
-//! While reading (both formats): the line grammar (names, label syntax, escapes,
-//! numbers, the final line feed, a metric name on every `# HELP` and `# TYPE`
-//! line and a type on every `# TYPE` line), duplicate label names within a
-//! sample, the reserved `__name__` label, one `# TYPE` / `# HELP` (and `# UNIT`)
-//! per family, metadata before samples, the lines of a family forming one
-//! uninterrupted group, sample names fitting their family's type (`x_bucket` of a
-//! histogram, `x_total` of an OpenMetrics counter, ... as
-//! [`keviq_model::sample_suffix`] decides), an `le` label on every histogram
-//! bucket, no quoted names.
+//! While reading (both formats): the line grammar (names, label syntax with a
+//! comma between labels and no line feed inside quotes, escapes, numbers, the
+//! final line feed, a metric name on every `# HELP` and `# TYPE` line and a type
+//! on every `# TYPE` line), duplicate label names within a sample, the reserved
+//! `__name__` label, one `# TYPE` / `# HELP` (and `# UNIT`) per family, metadata
+//! before samples, the lines of a family forming one uninterrupted group, sample
+//! names fitting their family's type (`x_bucket` of a histogram, `x_total` of an
+//! OpenMetrics counter, ... as [`keviq_model::sample_suffix`] decides), an `le`
+//! label on every histogram bucket, no quoted names.
 //!
 //! While reading (OpenMetrics only): single spaces as separators, no blank lines or
 //! comments, no `\r`, `# EOF` at the very end, units that are a suffix of the family
@@ -147,8 +147,10 @@
 //! [`Exposition::samples`]), metadata after samples or between other families
 //! (a second `# TYPE`, `# HELP` or `# UNIT` line is ignored: the first counts), a
 //! missing final line feed (Prometheus text), any escape in Prometheus text, a
-//! bare `# HELP` or `# TYPE` keyword (a comment to Prometheus), a trailing comma
-//! in an OpenMetrics label set, sample names that do not fit their family's type, buckets without `le`,
+//! line feed inside a quoted label value and a missing comma between labels
+//! (Prometheus text, as Prometheus reads both), a bare `# HELP` or `# TYPE`
+//! keyword (a comment to Prometheus), a trailing comma in an OpenMetrics label
+//! set, sample names that do not fit their family's type, buckets without `le`,
 //! unreadable `le` and `quantile` values, exemplars on other samples (kept) or
 //! longer than 128 characters (left out), units on info and stateset families,
 //! reserved names, and every rule checked after reading. A series repeated

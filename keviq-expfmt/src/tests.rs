@@ -266,7 +266,19 @@ fn prometheus_rejections() {
         ),
         (
             "a{b=\"x\" c=\"y\"} 1\n",
-            "line 1, column 9: expected `,` or `}`, found `c`",
+            "line 1, column 9: missing `,` between labels: the labels of a set are separated by commas",
+        ),
+        (
+            "a{b=\"x\"c=\"y\"} 1\n",
+            "line 1, column 8: missing `,` between labels: the labels of a set are separated by commas",
+        ),
+        (
+            "a{b=\"x\"=\"y\"} 1\n",
+            "line 1, column 8: expected `,` or `}`, found `=`",
+        ),
+        (
+            "a{b=\"x\ny\"} 1\n",
+            "line 1, column 7: line feed inside a quoted label value or name: it must be written `\\n`",
         ),
         (
             "a{b=\"x\n",

@@ -148,6 +148,47 @@ fn any_escape_in_prometheus_text_kept_as_written() {
 }
 
 #[test]
+fn line_feeds_in_label_values_and_missing_commas_in_prometheus_text() {
+    // Prometheus reads a quoted value on to its closing quote.
+    let e = tolerated(
+        PROM,
+        "a{x=\"1\n2\",y=\"3\"} 1\nb 2\n",
+        "line_feed_in_quotes",
+    );
+    assert_eq!((e.findings[0].line, e.findings[0].column), (1, 7));
+    assert_eq!(names(&e), ["a", "b"]);
+    assert_eq!(e.samples[0].labels.get("x").as_deref(), Some("1\n2"));
+    assert_eq!(e.samples[0].labels.get("y").as_deref(), Some("3"));
+    // Findings after it count the line feed as a line.
+    let e = scrape(PROM, "a{x=\"1\n\n2\"} 1\nb{y=\"3\nz\"} 2\n");
+    assert_eq!(kinds(&e), ["line_feed_in_quotes", "line_feed_in_quotes"]);
+    assert_eq!(e.findings[1].line, 4);
+    assert_eq!(e.samples[1].labels.len(), 1);
+    // A value never closed fails in both modes.
+    rejected(
+        PROM,
+        "a{x=\"1\n2} 1\n",
+        "line 1, column 5: label value is not closed by `\"` before the end of the line",
+    );
+    // Labels without a comma between them.
+    let e = tolerated(PROM, "a{x=\"1\"y=\"2\" z=\"3\"} 1\n", "missing_comma");
+    assert_eq!(kinds(&e), ["missing_comma", "missing_comma"]);
+    assert_eq!(e.samples[0].labels.len(), 3);
+    assert_eq!(e.samples[0].labels.get("z").as_deref(), Some("3"));
+    // Prometheus' OpenMetrics parser takes neither.
+    rejected(
+        OM,
+        "a{x=\"1\"y=\"2\"} 1\n# EOF\n",
+        "line 1, column 8: expected `,` or `}`, found `y`",
+    );
+    rejected(
+        OM,
+        "a{x=\"1\n2\"} 1\n# EOF\n",
+        "line 1, column 5: label value is not closed by `\"` before the end of the line",
+    );
+}
+
+#[test]
 fn metadata_lines_without_a_name_or_type_as_prometheus_reads_them() {
     // Prometheus rejects a `# TYPE` line without a type, and a `# HELP` or
     // `# TYPE` keyword followed by blanks only.
@@ -566,6 +607,13 @@ fn hostile_inputs_stay_linear() {
     let e = scrape(PROM, &input);
     assert_eq!(e.samples.len(), 2);
     assert!(e.findings[0].to_string().len() < 300);
+    // A label value holding a million line feeds: one finding, one pass.
+    let input = format!("a{{x=\"{}\"}} 1\n", "v\n".repeat(1 << 20));
+    let e = scrape(PROM, &input);
+    assert_eq!(
+        (e.samples.len(), kinds(&e)),
+        (1, vec!["line_feed_in_quotes"])
+    );
     // 200,000 lines alternating between two families, and two metrics of one.
     let mut input = String::new();
     for i in 0..100_000 {

@@ -604,6 +604,22 @@ fn prom_escapes_are_backslash_quote_and_newline() {
 }
 
 #[test]
+fn prom_label_values_hold_no_line_feed_and_labels_are_separated_by_commas() {
+    rule(
+        PROM,
+        "a{x=\"1\n2\"} 1\n",
+        "line 1, column 7: line feed inside a quoted label value or name: it must be written `\\n`",
+        "a{x=\"1\\n2\"} 1\n",
+    );
+    rule(
+        PROM,
+        "a{x=\"1\"y=\"2\"} 1\n",
+        "line 1, column 8: missing `,` between labels: the labels of a set are separated by commas",
+        "a{x=\"1\", y=\"2\"} 1\n",
+    );
+}
+
+#[test]
 fn prom_metadata_lines_name_a_metric_and_a_type() {
     // "If the token is TYPE, exactly two more tokens are expected. The first is the
     // metric name, and the second is either counter, gauge, histogram, summary, or

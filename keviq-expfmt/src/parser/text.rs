@@ -159,6 +159,10 @@ impl<'a> Parser<'a> {
                     after_comma = true;
                 }
                 Some(b'}') => break,
+                // Prometheus reads the next label without a comma before it.
+                Some(&c) if blanks && (c == b'"' || c == b'_' || c.is_ascii_alphabetic()) => {
+                    self.tolerate(i, ErrorReason::MissingComma)?;
+                }
                 _ => return Err(self.expected(i, Expected::CommaOrBrace)),
             }
         }
@@ -253,6 +257,8 @@ impl<'a> Parser<'a> {
         let b = self.b;
         let mut i = start;
         let mut escaped = false;
+        // Whether a line feed was met and a closing quote is known to follow.
+        let mut closed = false;
         loop {
             match find_special(b, i) {
                 Special::Quote(end) => return Ok((end, escaped)),
@@ -271,11 +277,30 @@ impl<'a> Parser<'a> {
                     escaped = true;
                     i += 2;
                 }
+                Some(b'\n') if self.format == Format::Prometheus => {
+                    if !closed {
+                        self.line_feed_in_quotes(start - 1, i)?;
+                        closed = true;
+                    }
+                    i += 1;
+                }
                 _ => {
                     return Err(self.err(start - 1, ErrorReason::UnterminatedLabelValue));
                 }
             }
         }
+    }
+
+    /// A line feed at `pos` inside the Prometheus quoted text opened at `open`:
+    /// Prometheus reads on to the closing quote (scrape mode too, with a finding),
+    /// unless there is none.
+    #[cold]
+    #[inline(never)]
+    fn line_feed_in_quotes(&mut self, open: usize, pos: usize) -> Result<(), ParseError> {
+        if closing_quote(self.b, pos + 1).is_none() {
+            return Err(self.err(open, ErrorReason::UnterminatedLabelValue));
+        }
+        self.tolerate(pos, ErrorReason::LineFeedInQuotes)
     }
 
     /// Checks the escape whose backslash is at `pos`.
