@@ -56,6 +56,7 @@ pub mod process;
 mod registration;
 mod registry;
 mod shard;
+mod sync;
 
 pub use descriptor::{Descriptor, Site};
 pub use exemplar::{Exemplar, ExemplarError, ExemplarLabels};

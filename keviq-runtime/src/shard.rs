@@ -14,19 +14,34 @@
 //! running a worker per core had 48 threads contending on one cache line, every
 //! increment a cross-core transfer of it; with 8 stripes, they share a line six at
 //! a time. The cost: 8 more cache lines (1 KiB) per unlabeled counter or histogram.
+//!
+//! Under `--cfg loom` the slot table, the thread-locals and the atomics are loom's
+//! (see `crate::sync`), with 2 owned slots and 2 stripes, so that a model's few
+//! threads reach every path: an owned slot, a slot handed over by a thread that
+//! exited, and a shared stripe.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+use crate::sync::{AtomicU32, AtomicUsize, Ordering};
 
 /// Number of owned slots. Each sharded metric carries one cache line per slot.
+#[cfg(not(loom))]
 pub(crate) const SLOTS: usize = 16;
+/// Number of owned slots: few under loom, whose models have at most 4 threads.
+#[cfg(loom)]
+pub(crate) const SLOTS: usize = 2;
 
 /// Number of shared slots for the threads beyond [`SLOTS`].
+#[cfg(not(loom))]
 pub(crate) const STRIPES: usize = 8;
+/// Number of shared slots for the threads beyond [`SLOTS`].
+#[cfg(loom)]
+pub(crate) const STRIPES: usize = 2;
 
 const UNASSIGNED: usize = usize::MAX;
 
 /// Round-robin counter that picks the next shared stripe.
+#[cfg(not(loom))]
 static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
 
 /// The TLS value of a thread on a shared stripe: `SLOTS + stripe`.
@@ -35,12 +50,34 @@ fn next_shared() -> usize {
 }
 
 /// Bit `i` set: slot `i` is owned by a live thread.
+#[cfg(not(loom))]
 static CLAIMED: AtomicU32 = AtomicU32::new(0);
 
+#[cfg(not(loom))]
 thread_local! {
     // Const-initialised and without `Drop`, so reading it is one TLS load.
     static SLOT: Cell<usize> = const { Cell::new(UNASSIGNED) };
     static GUARD: SlotGuard = const { SlotGuard(Cell::new(UNASSIGNED)) };
+}
+
+// Loom's statics are created anew for each execution it explores, and its
+// thread-locals are per modelled thread. Loom drops its statics when the model's
+// main thread returns, and its `join` returns before the joined thread's
+// thread-locals are dropped (std's waits for them): a joined thread's guard has
+// taken its reference to `CLAIMED` by then, but may still be inside `fetch_and`.
+// The atomics are leaked (a few bytes per execution) so that the reference stays
+// valid. (A guard of the main thread would run after the statics are gone: the
+// models record only on spawned threads.)
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref NEXT_STRIPE: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
+    static ref CLAIMED: &'static AtomicU32 = Box::leak(Box::new(AtomicU32::new(0)));
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static SLOT: Cell<usize> = Cell::new(UNASSIGNED);
+    static GUARD: SlotGuard = SlotGuard(Cell::new(UNASSIGNED));
 }
 
 /// Releases the thread's slot when the thread exits.

@@ -127,6 +127,7 @@ impl ExemplarLabels {
     /// Adds a label whose name is one of keviq's own (`request_id`, `trace_id`),
     /// valid and not yet in the set, so only the count and the budget are checked:
     /// what the HTTP layer does on every request.
+    #[cfg(feature = "service")]
     pub(crate) fn push_known(
         &mut self,
         name: &'static str,

@@ -47,7 +47,7 @@ mod labels;
 mod slot;
 
 pub use labels::{ExemplarError, ExemplarLabels};
-pub(crate) use slot::{ExemplarSlot, LazyBox};
+pub(crate) use slot::ExemplarSlot;
 
 /// One recorded exemplar: its labels, the value recorded with them, and when.
 #[derive(Debug, Clone, PartialEq)]

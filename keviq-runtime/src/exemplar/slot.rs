@@ -13,25 +13,29 @@
 //!
 //! Every field is an atomic accessed with the orderings of the classic seqlock
 //! (Boehm, "Can seqlocks get along with programming language memory models?",
-//! 2012), so there is no data race and no `unsafe` here; [`LazyBox`] is the only
-//! unsafe code, and it is the family's `AtomicPtr` publication pattern.
-
-use std::marker::PhantomData;
-use std::ptr;
-use std::sync::atomic::{
-    AtomicPtr, AtomicU32, AtomicU64, Ordering::AcqRel, Ordering::Acquire, Ordering::Relaxed,
-    Ordering::Release, fence,
-};
+//! 2012), so there is no data race and no `unsafe` here. A slot is allocated on
+//! the first exemplar, in a [`LazyBox`](crate::sync::LazyBox). `tests/loom.rs`
+//! checks under loom that a read concurrent with recordings never returns a torn
+//! exemplar.
 
 use super::Exemplar;
 use super::labels::{ExemplarLabels, WORDS};
+use crate::sync::{
+    AtomicU32, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, atomic_array,
+    const_unless_loom, fence,
+};
 
 /// Bit of the state word: the index of the published buffer.
 const PUBLISHED: u32 = 1;
 /// Bit of the state word: a recorder is writing the unpublished buffer.
 const WRITING: u32 = 2;
 /// Reads a render tries before it gives up on a slot for this render.
+#[cfg(not(loom))]
 const READ_ATTEMPTS: usize = 16;
+/// Under loom, fewer: each attempt multiplies the interleavings to explore, and
+/// a torn read would show in the first ones.
+#[cfg(loom)]
+const READ_ATTEMPTS: usize = 3;
 
 /// The latest exemplar of one counter or one histogram bucket.
 #[derive(Debug)]
@@ -57,10 +61,12 @@ enum Read {
 }
 
 impl ExemplarSlot {
-    pub(crate) const fn new() -> Self {
-        Self {
-            state: AtomicU32::new(0),
-            buffers: [const { Buffer::new() }; 2],
+    const_unless_loom! {
+        pub(crate) fn new() -> Self {
+            Self {
+                state: AtomicU32::new(0),
+                buffers: atomic_array![Buffer::new(); 2],
+            }
         }
     }
 
@@ -101,12 +107,14 @@ impl ExemplarSlot {
 }
 
 impl Buffer {
-    const fn new() -> Self {
-        Self {
-            seq: AtomicU64::new(0),
-            value: AtomicU64::new(0),
-            timestamp: AtomicU64::new(0),
-            labels: [const { AtomicU64::new(0) }; WORDS],
+    const_unless_loom! {
+        fn new() -> Self {
+            Self {
+                seq: AtomicU64::new(0),
+                value: AtomicU64::new(0),
+                timestamp: AtomicU64::new(0),
+                labels: atomic_array![AtomicU64::new(0); WORDS],
+            }
         }
     }
 
@@ -152,92 +160,6 @@ impl Buffer {
             }),
             None => Read::Raced,
         }
-    }
-}
-
-/// A `Box<T>` created on first use and shared from then on: 8 bytes beside a
-/// series' counts, null until the series records its first exemplar.
-pub(crate) struct LazyBox<T> {
-    ptr: AtomicPtr<T>,
-    /// Owns a `T` (drop check, and `Send`/`Sync` only when `T` is).
-    _owns: PhantomData<Box<T>>,
-}
-
-impl<T> LazyBox<T> {
-    pub(crate) const fn new() -> Self {
-        Self {
-            ptr: AtomicPtr::new(ptr::null_mut()),
-            _owns: PhantomData,
-        }
-    }
-
-    /// The value, if it was created.
-    #[inline]
-    pub(crate) fn get(&self) -> Option<&T> {
-        let p = self.ptr.load(Acquire);
-        // SAFETY: a non-null pointer came from `Box::into_raw` in `init` and was
-        // published with Release (paired with this Acquire), so it points to an
-        // initialised `T`; it is only freed in `Drop`, which cannot run while
-        // `&self` is borrowed.
-        unsafe { p.as_ref() }
-    }
-}
-
-impl<T: Send + Sync> LazyBox<T> {
-    /// The value, created with `init` on first use.
-    #[inline]
-    pub(crate) fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
-        match self.get() {
-            Some(value) => value,
-            None => self.init(init),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn init(&self, init: impl FnOnce() -> T) -> &T {
-        let fresh = Box::into_raw(Box::new(init()));
-        match self
-            .ptr
-            .compare_exchange(ptr::null_mut(), fresh, AcqRel, Acquire)
-        {
-            // SAFETY: `fresh` is ours and now published; freed only in `Drop`.
-            Ok(_) => unsafe { &*fresh },
-            Err(winner) => {
-                // SAFETY: `fresh` came from `Box::into_raw` above and was never shared.
-                drop(unsafe { Box::from_raw(fresh) });
-                // SAFETY: as in `get`: the winner's pointer, published with Release
-                // and read with Acquire, freed only in `Drop`.
-                unsafe { &*winner }
-            }
-        }
-    }
-}
-
-impl<T> Default for LazyBox<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<T> Drop for LazyBox<T> {
-    fn drop(&mut self) {
-        let p = *self.ptr.get_mut();
-        if !p.is_null() {
-            // SAFETY: a non-null pointer came from `Box::into_raw` and is owned by
-            // this `LazyBox`; `&mut self` means no reference to it is alive.
-            drop(unsafe { Box::from_raw(p) });
-        }
-    }
-}
-
-impl<T> std::fmt::Debug for LazyBox<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.ptr.load(Relaxed).is_null() {
-            "LazyBox(empty)"
-        } else {
-            "LazyBox(..)"
-        })
     }
 }
 
@@ -287,21 +209,7 @@ mod tests {
     #[test]
     fn sizes_the_docs_state() {
         assert_eq!(size_of::<ExemplarSlot>(), 360);
-        assert_eq!(size_of::<LazyBox<ExemplarSlot>>(), 8);
+        assert_eq!(size_of::<crate::sync::LazyBox<ExemplarSlot>>(), 8);
         assert_eq!(size_of::<crate::LabeledCounter>(), 16);
-    }
-
-    #[test]
-    fn lazy_box_creates_once_under_contention() {
-        let lazy: LazyBox<AtomicU64> = LazyBox::new();
-        assert!(lazy.get().is_none());
-        std::thread::scope(|s| {
-            for _ in 0..4 {
-                s.spawn(|| {
-                    lazy.get_or_init(|| AtomicU64::new(0)).fetch_add(1, Relaxed);
-                });
-            }
-        });
-        assert_eq!(lazy.get().map(|v| v.load(Relaxed)), Some(4));
     }
 }

@@ -1,10 +1,9 @@
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-
 use super::Series;
 use crate::encode::Collect;
 use crate::encode::Encoder;
-use crate::exemplar::{Exemplar, ExemplarLabels, ExemplarSlot, LazyBox};
+use crate::exemplar::{Exemplar, ExemplarLabels, ExemplarSlot};
 use crate::shard::{self, Padded, SLOTS, STRIPES, Slot};
+use crate::sync::{AtomicU64, LazyBox, Ordering::Relaxed, atomic_array, const_unless_loom};
 
 /// A monotonically increasing `u64` count, sharded per thread.
 ///
@@ -30,12 +29,14 @@ pub struct Counter {
 }
 
 impl Counter {
-    /// A counter at zero.
-    pub const fn new() -> Self {
-        Self {
-            slots: [const { Padded(AtomicU64::new(0)) }; SLOTS],
-            shared: [const { Padded(AtomicU64::new(0)) }; STRIPES],
-            exemplar: LazyBox::new(),
+    const_unless_loom! {
+        /// A counter at zero.
+        pub fn new() -> Self {
+            Self {
+                slots: atomic_array![Padded(AtomicU64::new(0)); SLOTS],
+                shared: atomic_array![Padded(AtomicU64::new(0)); STRIPES],
+                exemplar: LazyBox::new(),
+            }
         }
     }
 
@@ -113,11 +114,13 @@ pub struct LabeledCounter {
 }
 
 impl LabeledCounter {
-    /// A series at zero.
-    pub const fn new() -> Self {
-        Self {
-            value: AtomicU64::new(0),
-            exemplar: LazyBox::new(),
+    const_unless_loom! {
+        /// A series at zero.
+        pub fn new() -> Self {
+            Self {
+                value: AtomicU64::new(0),
+                exemplar: LazyBox::new(),
+            }
         }
     }
 

@@ -1,7 +1,6 @@
 use std::hash::BuildHasher;
 use std::marker::PhantomData;
-use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::Series;
@@ -9,6 +8,7 @@ use super::key::SeriesKey;
 use crate::encode::Collect;
 use crate::encode::{Encoder, needs_escape};
 use crate::label::{KeyBuf, KeyHasher, LabelSchema, key_eq};
+use crate::sync::LazyBox;
 
 /// Default cap on the number of series of a family with free-form labels.
 pub const DEFAULT_MAX_SERIES: usize = 10_000;
@@ -36,7 +36,8 @@ pub struct Family<L, M: Series> {
     name: &'static str,
     config: M::Config,
     max_series: usize,
-    dense: OnceLock<Box<[AtomicPtr<M>]>>,
+    /// A lazily created series per label set, when the schema is dense.
+    dense: OnceLock<Box<[LazyBox<M>]>>,
     sparse: OnceLock<SparseIndex<M>>,
     overflow: OnceLock<M>,
     overflow_logged: AtomicBool,
@@ -84,30 +85,11 @@ impl<L: LabelSchema, M: Series> Family<L, M> {
     fn dense(&self, len: usize, index: usize) -> &M {
         let slots = self
             .dense
-            .get_or_init(|| (0..len).map(|_| AtomicPtr::new(ptr::null_mut())).collect());
+            .get_or_init(|| (0..len).map(|_| LazyBox::new()).collect());
         let Some(slot) = slots.get(index) else {
             return self.overflow();
         };
-        let mut p = slot.load(Ordering::Acquire);
-        if p.is_null() {
-            let fresh = Box::into_raw(Box::new(M::create(&self.config)));
-            p = match slot.compare_exchange(
-                ptr::null_mut(),
-                fresh,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => fresh,
-                Err(winner) => {
-                    // SAFETY: `fresh` came from `Box::into_raw` above and was never shared.
-                    drop(unsafe { Box::from_raw(fresh) });
-                    winner
-                }
-            };
-        }
-        // SAFETY: a non-null slot holds a pointer from `Box::into_raw` that is only
-        // freed in `Drop`, which cannot run while `&self` is borrowed.
-        unsafe { &*p }
+        slot.get_or_init(|| M::create(&self.config))
     }
 
     #[inline(always)]
@@ -153,11 +135,10 @@ impl<L: LabelSchema, M: Series> Family<L, M> {
 
     /// Number of series created so far (not counting the overflow series).
     pub fn len(&self) -> usize {
-        let dense = self.dense.get().map_or(0, |s| {
-            s.iter()
-                .filter(|p| !p.load(Ordering::Acquire).is_null())
-                .count()
-        });
+        let dense = self
+            .dense
+            .get()
+            .map_or(0, |s| s.iter().filter(|slot| slot.get().is_some()).count());
         dense + self.sparse.get().map_or(0, SparseIndex::len)
     }
 
@@ -171,14 +152,12 @@ impl<L: LabelSchema, M: Series> Collect for Family<L, M> {
     fn collect(&self, enc: &mut Encoder<'_>) {
         if let Some(slots) = self.dense.get() {
             for (index, slot) in slots.iter().enumerate() {
-                let p = slot.load(Ordering::Acquire);
-                if p.is_null() {
+                let Some(series) = slot.get() else {
                     continue;
-                }
+                };
                 enc.clear_labels();
                 L::decode_dense(index, |i, v| enc.label_at(i, v));
-                // SAFETY: as in `dense`: published once, freed only in `Drop`.
-                unsafe { &*p }.encode(&self.config, enc);
+                series.encode(&self.config, enc);
             }
         }
         if let Some(index) = self.sparse.get() {
@@ -202,21 +181,6 @@ impl<L: LabelSchema, M: Series> Collect for Family<L, M> {
                 enc.label_at(i, OVERFLOW_LABEL_VALUE);
             }
             series.encode(&self.config, enc);
-        }
-    }
-}
-
-impl<L, M: Series> Drop for Family<L, M> {
-    fn drop(&mut self) {
-        if let Some(slots) = self.dense.get_mut() {
-            for slot in slots.iter_mut() {
-                let p = *slot.get_mut();
-                if !p.is_null() {
-                    // SAFETY: every non-null slot owns a pointer from `Box::into_raw`,
-                    // and `&mut self` means no handle is alive.
-                    drop(unsafe { Box::from_raw(p) });
-                }
-            }
         }
     }
 }

@@ -1,10 +1,9 @@
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-
 use super::Series;
 use crate::encode::Collect;
 use crate::encode::Encoder;
-use crate::exemplar::{Exemplar, ExemplarLabels, ExemplarSlot, LazyBox};
+use crate::exemplar::{Exemplar, ExemplarLabels, ExemplarSlot};
 use crate::shard::{self, Padded, SLOTS, STRIPES, Slot};
+use crate::sync::{AtomicU64, LazyBox, Ordering::Relaxed, atomic_array, const_unless_loom};
 
 pub use keviq_model::DEFAULT_MS_BUCKETS;
 
@@ -53,11 +52,13 @@ fn load_exemplar(slots: &BucketExemplars, i: usize) -> Option<Exemplar> {
 }
 
 impl<const N: usize> Counts<N> {
-    const fn new() -> Self {
-        Self {
-            buckets: [const { AtomicU64::new(0) }; N],
-            inf: AtomicU64::new(0),
-            sum: AtomicU64::new(0),
+    const_unless_loom! {
+        fn new() -> Self {
+            Self {
+                buckets: atomic_array![AtomicU64::new(0); N],
+                inf: AtomicU64::new(0),
+                sum: AtomicU64::new(0),
+            }
         }
     }
 
@@ -152,19 +153,21 @@ pub struct Histogram<const N: usize> {
 }
 
 impl<const N: usize> Histogram<N> {
-    /// A histogram with the given finite, strictly increasing bounds.
-    ///
-    /// # Panics
-    /// In const context (a `static`), bad bounds are a compile error.
-    pub const fn new(bounds: [f64; N]) -> Self {
-        if let Err(e) = keviq_model::check_buckets(&bounds) {
-            panic!("{}", e.message());
-        }
-        Self {
-            bounds,
-            slots: [const { Padded(Counts::new()) }; SLOTS],
-            shared: [const { Padded(Counts::new()) }; STRIPES],
-            exemplars: LazyBox::new(),
+    const_unless_loom! {
+        /// A histogram with the given finite, strictly increasing bounds.
+        ///
+        /// # Panics
+        /// In const context (a `static`), bad bounds are a compile error.
+        pub fn new(bounds: [f64; N]) -> Self {
+            if let Err(e) = keviq_model::check_buckets(&bounds) {
+                panic!("{}", e.message());
+            }
+            Self {
+                bounds,
+                slots: atomic_array![Padded(Counts::new()); SLOTS],
+                shared: atomic_array![Padded(Counts::new()); STRIPES],
+                exemplars: LazyBox::new(),
+            }
         }
     }
 
@@ -236,10 +239,12 @@ pub struct HistogramCell<const N: usize> {
 }
 
 impl<const N: usize> HistogramCell<N> {
-    const fn new() -> Self {
-        Self {
-            counts: Counts::new(),
-            exemplars: LazyBox::new(),
+    const_unless_loom! {
+        fn new() -> Self {
+            Self {
+                counts: Counts::new(),
+                exemplars: LazyBox::new(),
+            }
         }
     }
 }
