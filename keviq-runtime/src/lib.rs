@@ -25,7 +25,10 @@
 //!
 //! Each module imports only from the ones listed before it:
 //!
-//! 1. [`keviq_model`]: names, types, rules, formats (its own crate);
+//! 1. [`keviq_model`]: names, types, rules, formats (its own crate); `sync`: the
+//!    atomics (std's, or loom's under `--cfg loom`) and `LazyBox`, the slot
+//!    allocated on first use that families and exemplars share; `shard`: the
+//!    per-thread slots of unlabeled counters and histograms;
 //! 2. `descriptor`: [`Site`] and [`Descriptor`], what a family is called and where
 //!    it was declared; [`exemplar`]: [`ExemplarLabels`] and the slots that keep
 //!    the latest [`Exemplar`] of a counter or bucket;
