@@ -60,6 +60,10 @@
 //!
 //! # Declaring metrics
 //!
+//! This is the overview; [`metric!`]'s page is the reference: the grammar, every
+//! option with its default, the label types, the naming rules and the compile
+//! errors.
+//!
 //! `metric!` takes items of three shapes:
 //! - a group, `static NAME: Struct { field: Kind = "name", ... }`, which generates
 //!   `Struct` with one typed field per metric and a registered static of it;
@@ -111,6 +115,16 @@
 //! assert_eq!(JOBS.labels(Outcome::Error).get(), 1);
 //! ```
 //!
+//! How each variant renders, and how to rename it, is on the derive's page,
+//! [`derive(LabelValue)`](derive@LabelValue).
+//!
+//! # Services
+//!
+//! [`#[keviq::service]`](macro@service) goes on the function that builds a
+//! service's axum `Router`. It adds request IDs, W3C trace context, the HTTP metric
+//! families and `/metrics`, and lists the service in [`axum::services`]. Its page
+//! lists the arguments, the function shapes it accepts and its compile errors.
+//!
 //! # Rendering
 //!
 //! [`Registry::global`] gathers every metric of the binary and reports two
@@ -159,29 +173,33 @@
 //!   correlation IDs, W3C trace context and JSON logs.
 #![deny(missing_docs)]
 
+// The macros' reference docs are on their definitions in keviq-macros: rustdoc
+// shows them on these pages, and editors show them on hover, where a re-export's
+// own docs would be left out. Their examples run as keviq-macros' doctests.
 #[cfg(feature = "service")]
 pub use keviq_macros::service;
 pub use keviq_macros::{LabelValue, metric};
 
-/// The axum integration: layers, `/metrics`, the registry of services, `serve`.
+// The modules' own docs say what each holds: a doc comment here would be shown
+// above them, repeating their first sentence.
 #[cfg(feature = "service")]
 pub use keviq_runtime::axum;
-/// Correlation IDs: the `X-Request-ID` layers and the current request's ID.
 #[cfg(feature = "service")]
 pub use keviq_runtime::axum::request_id;
-/// W3C Trace Context: the `traceparent` and `tracestate` a request came with, kept
-/// and forwarded.
 #[cfg(feature = "service")]
 pub use keviq_runtime::axum::trace_context;
-/// Structured JSON logs with the service name, request ID and trace ID on every record.
 #[cfg(feature = "service")]
 pub use keviq_runtime::logging;
 pub use keviq_runtime::{
     Counter, DEFAULT_MAX_SERIES, DEFAULT_MS_BUCKETS, Exemplar, ExemplarError, ExemplarLabels,
     Family, FloatGauge, Format, Gauge, Histogram, HttpMethod, LabelValue, LabeledCounter,
     LabeledHistogram, MetricType, OVERFLOW_LABEL_VALUE, Observed, Registry, RegistryError, Str,
-    encode, exemplar, model,
+    encode, exemplar,
 };
+// `model` is keviq-model's crate root: rustdoc links a re-exported crate to that
+// crate's own docs unless told to inline it here.
+#[doc(inline)]
+pub use keviq_runtime::model;
 
 /// Registrations by hand: the descriptor of a family, where it was declared, and
 /// what [`Registry::from_registrations`] takes. `metric!` builds all of these.
