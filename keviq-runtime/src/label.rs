@@ -521,6 +521,10 @@ impl LabelValue for Str {
     }
 }
 
+/// Owned text, for families built by hand (`Family<(String,), _>::get` takes the
+/// `String`). `metric!` looks a label declared `String` up as [`Str`] instead: its
+/// `labels(..)` takes `impl AsRef<str>` (`&str`, `&String` or `String`), and finding
+/// a series that exists allocates nothing. Both write the same key.
 impl LabelValue for String {
     const CARDINALITY: Option<usize> = None;
     type Arg<'a> = String;
@@ -714,6 +718,12 @@ mod tests {
     use super::*;
     use http::StatusCode;
 
+    keviq_macros::metric! {
+        /// Orders placed, by currency and channel
+        #[metric(crate = crate)]
+        static ORDERS: Counter(currency: String, channel: &str) = "label_test_orders_total";
+    }
+
     type Http = (HttpMethod, Str, StatusCode);
 
     fn text(v: &[u8]) -> String {
@@ -844,6 +854,29 @@ mod tests {
         let mut seen = Vec::new();
         <(Str, u16, HttpMethod)>::decode_key(&[9, b'a'], |_, v| seen.push(text(v)));
         assert_eq!(seen, ["a", "0", "GET"]);
+    }
+
+    /// A label declared `String` takes `&str`, `&String` or `String`, and each finds
+    /// the one series.
+    #[test]
+    fn string_labels_take_borrowed_or_owned_text() {
+        let currency = String::from("EUR");
+        let first = ORDERS.labels(&currency, "web");
+        first.inc();
+        ORDERS.labels(currency.as_str(), "web").inc();
+        ORDERS.labels(currency.clone(), "web").inc();
+        ORDERS.labels("EUR", "web").inc();
+        assert!(std::ptr::eq(first, ORDERS.labels(&currency, "web")));
+        assert_eq!(first.get(), 4);
+        assert_eq!(ORDERS.labels(&currency, "app").get(), 0);
+        // Only borrowed: still ours.
+        assert_eq!(currency, "EUR");
+
+        // The key of a `String` value and of a `&str` one is the same.
+        let (mut owned, mut borrowed) = (KeyBuf::new(), KeyBuf::new());
+        <(String, Str)>::encode(&(currency.clone(), "web"), &mut owned);
+        <(Str, Str)>::encode(&("EUR", "web"), &mut borrowed);
+        assert_eq!(owned.as_bytes(), borrowed.as_bytes());
     }
 
     #[test]

@@ -14,6 +14,15 @@
 //! falls back to the same-named trait item, which only type-checks (the crate does
 //! not build anyway, because of the check). The runtime's `Family` itself puts no
 //! bound on its label types until they are used.
+//!
+//! # `String` labels borrow
+//!
+//! A label declared `String` is looked up as text: its schema type is the runtime's
+//! `Str`, like `&str`'s, and its parameter is `impl AsRef<str>`, so `labels(..)`
+//! takes `&str`, `&String` (`&order.currency`, without moving the field) or
+//! `String`, and finding a series that exists allocates nothing. The type is
+//! recognised by its last path segment (`String`, `std::string::String`), as `&str`
+//! is; an alias of `String` keeps the owned parameter of `String`'s `LabelValue`.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
@@ -70,7 +79,7 @@ pub(crate) fn wrapper(
     // so rustc does not report them a second time.
     let mut seen = std::collections::HashSet::new();
     let mut params = Vec::new();
-    let mut args = Vec::new();
+    let mut args: Vec<TokenStream> = Vec::new();
     for (i, label) in field.labels.iter().enumerate() {
         let Label {
             ident: Some(ident),
@@ -92,8 +101,18 @@ pub(crate) fn wrapper(
         } else {
             format_ident!("__keviq_label_{}", i)
         };
-        params.push(quote!(#arg: #ty));
-        args.push(arg);
+        if is_string(ty) {
+            // Looked up as `&str` (see the module docs).
+            params.push(quote_spanned! {ty.span()=>
+                #arg: impl ::core::convert::AsRef<::core::primitive::str>
+            });
+            args.push(quote! {
+                ::core::convert::AsRef::<::core::primitive::str>::as_ref(&#arg)
+            });
+        } else {
+            params.push(quote!(#arg: #ty));
+            args.push(quote!(#arg));
+        }
     }
 
     let name = field
@@ -283,8 +302,9 @@ fn series_and_config(rt: &TokenStream, repr: &Repr) -> (TokenStream, TokenStream
     }
 }
 
-/// The type a label has in the family's schema: `&str` becomes the runtime's `Str`
-/// marker; every other type stands for itself.
+/// The type a label has in the family's schema: `&str` and `String` become the
+/// runtime's `Str` marker (both are looked up as text); every other type stands for
+/// itself.
 fn schema_type(rt: &TokenStream, ty: &Type) -> TokenStream {
     if let Type::Reference(r) = ty
         && let Type::Path(p) = &*r.elem
@@ -292,5 +312,15 @@ fn schema_type(rt: &TokenStream, ty: &Type) -> TokenStream {
     {
         return quote_spanned!(ty.span()=> #rt::Str);
     }
+    if is_string(ty) {
+        return quote_spanned!(ty.span()=> #rt::Str);
+    }
     quote!(#ty)
+}
+
+/// Whether a label type is `String` (`std::string::String`, ...): by its last path
+/// segment, without generic arguments.
+fn is_string(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "String" && s.arguments.is_none()))
 }
