@@ -4,6 +4,7 @@
 //! `#[keviq::service]` puts all of it on a router in the right order; every piece
 //! also works by hand, as a tower `Layer` or an axum handler.
 
+mod client;
 mod exposition;
 mod metrics;
 pub mod names;
@@ -14,6 +15,7 @@ mod server;
 mod service;
 pub mod trace_context;
 
+pub use client::{Client, client};
 pub use exposition::metrics_handler;
 pub use metrics::{
     CLIENT_CLOSED, HTTP, HttpMetrics, Metrics, MetricsFuture, MetricsLayer, UNMATCHED_PATH,
