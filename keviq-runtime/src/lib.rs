@@ -42,7 +42,8 @@
 //!    [`Family`], ...);
 //! 6. [`registry`](Registry): every registration, checked for clashes, rendered;
 //! 7. `axum` (feature `service`): layers, request IDs, `/metrics`, `serve`; and
-//!    `logging`, `process`.
+//!    `logging`, `process`; `testing` (feature `testing`): snapshots of what the
+//!    registry renders, and their deltas, for assertions in parallel tests.
 #![deny(missing_docs)]
 
 #[cfg(feature = "service")]
@@ -60,6 +61,8 @@ mod registration;
 mod registry;
 mod shard;
 mod sync;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use descriptor::{Descriptor, Site};
 pub use exemplar::{Exemplar, ExemplarError, ExemplarLabels};
