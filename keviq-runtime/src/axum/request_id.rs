@@ -8,9 +8,12 @@
 //! length is.
 //!
 //! The ID is then
-//! 1. stored in the request's extensions as tower-http's
-//!    [`RequestId`](tower_http::request_id::RequestId), and written back to the
-//!    request's header so handlers see the normalised value;
+//! 1. stored in the request's extensions as this module's [`RequestId`] (a handler
+//!    takes it with `axum::Extension<RequestId>`) and as tower-http's
+//!    [`RequestId`](tower_http::request_id::RequestId) (for tower-http's
+//!    `PropagateRequestIdLayer` and `SetRequestIdLayer`, which leave a request that
+//!    has one alone), and written back to the request's header so handlers see the
+//!    normalised value;
 //! 2. available to any code of the request's task through [`current`];
 //! 3. a field of the `request` span the handler runs in, so every log record of the
 //!    request carries it (the span is built when a subscriber records `INFO`, as
@@ -31,9 +34,19 @@
 //!     .layer(RequestIdLayer::new());
 //! ```
 //!
+//! ```
+//! use axum::{Extension, Router, routing::get};
+//! use keviq_runtime::axum::request_id::{RequestId, RequestIdLayer};
+//!
+//! async fn handler(Extension(id): Extension<RequestId>) -> String {
+//!     id.to_string()
+//! }
+//! let app: Router = Router::new().route("/", get(handler)).layer(RequestIdLayer::new());
+//! ```
+//!
 //! tower-http's `SetRequestIdLayer` keeps any incoming value as is, so keviq checks
-//! the value itself; it reuses tower-http's `RequestId` extension so tower-http's own
-//! layers (and users who read it) interoperate.
+//! the value itself; it also stores tower-http's `RequestId` extension, with the same
+//! value, so tower-http's own layers (and code that reads that type) interoperate.
 //!
 //! A task spawned with `tokio::spawn` does not inherit the request's scope: wrap its
 //! future in [`scope`] with the ID from [`current`] to keep it (with the service
@@ -89,6 +102,12 @@ impl RequestId {
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl From<RequestId> for tower_http::request_id::RequestId {
+    fn from(id: RequestId) -> Self {
+        Self::new(id.0)
     }
 }
 
@@ -235,8 +254,10 @@ where
         if generated {
             req.headers_mut().insert(HEADER, id.0.clone());
         }
+        // Both types: keviq's for `Extension<RequestId>`, tower-http's for its layers.
         req.extensions_mut()
             .insert(tower_http::request_id::RequestId::new(id.0.clone()));
+        req.extensions_mut().insert(id.clone());
         if let Some(context) = &trace.context {
             req.extensions_mut().insert(context.clone());
         }
@@ -367,6 +388,54 @@ mod tests {
             &[b'a'; MAX_LEN + 1],
         ] {
             assert!(!is_well_formed(bad), "{bad:?}");
+        }
+    }
+
+    /// Answers with the two extensions the request reached it with.
+    #[derive(Clone)]
+    struct Extensions;
+
+    type Seen = (Option<RequestId>, Option<tower_http::request_id::RequestId>);
+
+    impl tower_service::Service<Request<()>> for Extensions {
+        type Response = Response<Seen>;
+        type Error = std::convert::Infallible;
+        type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, req: Request<()>) -> Self::Future {
+            let ext = req.extensions();
+            let seen = (ext.get::<RequestId>().cloned(), ext.get().cloned());
+            std::future::ready(Ok(Response::new(seen)))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_request_carries_keviqs_and_tower_https_id() {
+        use tower_layer::Layer;
+        use tower_service::Service;
+        let mut svc = RequestIdLayer::new().layer(Extensions);
+        for incoming in [Some("abc-123"), None, Some("bad value")] {
+            let mut req = Request::new(());
+            if let Some(v) = incoming {
+                req.headers_mut()
+                    .insert(HEADER, HeaderValue::from_str(v).unwrap());
+            }
+            let res = svc.call(req).await.unwrap();
+            let echoed = res.headers()[&HEADER].clone();
+            let (ours, theirs) = res.into_body();
+            let ours = ours.expect("keviq's RequestId is in the extensions");
+            let theirs = theirs.expect("tower-http's RequestId is in the extensions");
+            assert_eq!(ours.header_value(), &echoed);
+            assert_eq!(theirs.header_value(), &echoed);
+            let converted = tower_http::request_id::RequestId::from(ours);
+            assert_eq!(converted.header_value(), &echoed);
+            if incoming == Some("abc-123") {
+                assert_eq!(echoed, "abc-123");
+            }
         }
     }
 
