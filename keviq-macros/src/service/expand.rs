@@ -36,6 +36,12 @@ pub(crate) fn expand(func: &ItemFn, service: &Service) -> TokenStream {
         .map(|path| quote_spanned!(path.span()=> &#path as &'static dyn #rt::MetricGroup));
     let instrument =
         quote_spanned!(ret.span()=> <#ret as ::keviq::__private::ServiceRouter>::instrument);
+    // Written out here (no `const` string concatenation in Rust), checked again by
+    // the runtime's `HttpNames::new` in the `static`.
+    let prefix = service
+        .prefix
+        .as_ref()
+        .map(|(prefix, names)| quote!(.with_prefix(#prefix, [#(#names),*])));
     quote! {
         #(#attrs)*
         #vis #sig {
@@ -44,7 +50,8 @@ pub(crate) fn expand(func: &ItemFn, service: &Service) -> TokenStream {
                 #path,
                 #rt::Site { file: ::core::file!(), line: ::core::line!() },
             )
-            .owning(&[#(#owned),*]);
+            .owning(&[#(#owned),*])
+            #prefix;
             #rt::inventory::submit! { #rt::ServiceRegistration(&__KEVIQ_SERVICE) }
             let __keviq_router: #ret = #build;
             #instrument(__keviq_router, &__KEVIQ_SERVICE)

@@ -7,15 +7,17 @@ mod kw {
     syn::custom_keyword!(name);
     syn::custom_keyword!(metrics_path);
     syn::custom_keyword!(metrics);
+    syn::custom_keyword!(prefix);
 }
 
-/// `name = "...", metrics_path = "...", metrics = [A, B]`, each at most once
-/// (checked in `valid`).
+/// `name = "...", metrics_path = "...", metrics = [A, B], prefix = "..."`, each at
+/// most once (checked in `valid`).
 #[derive(Default)]
 pub(crate) struct Args {
     pub(crate) name: Vec<LitStr>,
     pub(crate) metrics_path: Vec<LitStr>,
     pub(crate) metrics: Vec<Owned>,
+    pub(crate) prefix: Vec<LitStr>,
 }
 
 /// `metrics = [A, B]`: the metric statics the service owns.
@@ -60,12 +62,16 @@ impl Parse for Args {
                 args.metrics_path.push(input.parse()?);
             } else if lookahead.peek(kw::metrics) {
                 args.metrics.push(input.parse()?);
+            } else if lookahead.peek(kw::prefix) {
+                input.parse::<kw::prefix>()?;
+                input.parse::<Token![=]>()?;
+                args.prefix.push(input.parse()?);
             } else if input.peek(syn::Ident) {
                 let unknown: syn::Ident = input.parse()?;
                 return Err(syn::Error::new(
                     unknown.span(),
                     format!(
-                        "unknown argument `{unknown}`; expected one of `name`, `metrics_path`, `metrics`"
+                        "unknown argument `{unknown}`; expected one of `name`, `metrics_path`, `metrics`, `prefix`"
                     ),
                 ));
             } else {

@@ -1,7 +1,8 @@
 //! Rules for `#[keviq::service]`: one value per argument, a DNS-label name, an
-//! absolute metrics path, and a function that returns something.
+//! absolute metrics path, a prefix that makes valid HTTP family names, and a
+//! function that returns something.
 
-use keviq_model::check_service_name;
+use keviq_model::{MetricType, check_metric_name, check_service_name};
 use syn::{ItemFn, LitStr, ReturnType};
 
 use super::parse::Args;
@@ -12,6 +13,41 @@ pub(crate) struct Service {
     pub(crate) name: String,
     pub(crate) metrics_path: String,
     pub(crate) owned: Vec<syn::Path>,
+    /// `prefix = ".."` and the four HTTP family names it makes; `None` keeps the
+    /// runtime's default (`mona_`).
+    pub(crate) prefix: Option<(String, [String; 4])>,
+}
+
+/// What follows the prefix in each HTTP family's name, and its type: the runtime's
+/// `keviq::axum::names::HTTP_FAMILIES`, in its order. This crate cannot depend on
+/// the runtime; `HttpNames::new` checks, when the generated `static` is compiled,
+/// that the names built here are that join, so the two lists cannot drift apart.
+const HTTP_FAMILIES: [(&str, MetricType); 4] = [
+    ("http_requests_total", MetricType::Counter),
+    ("http_request_duration_ms", MetricType::Histogram),
+    ("http_request_errors_total", MetricType::Counter),
+    ("http_requests_in_flight", MetricType::Gauge),
+];
+
+/// The HTTP family names `prefix` makes, or why it cannot be one: it ends in `_`
+/// (or is empty), and every name it makes passes the naming rules.
+fn prefixed_names(prefix: &str) -> Result<[String; 4], String> {
+    if !prefix.is_empty() && !prefix.ends_with('_') {
+        return Err(format!(
+            "prefix `{prefix}` should end in `_`: it is joined to `http_requests_total` as it is; \
+             write `prefix = \"{prefix}_\"`"
+        ));
+    }
+    let names = HTTP_FAMILIES.map(|(part, _)| format!("{prefix}{part}"));
+    for (name, (_, kind)) in names.iter().zip(HTTP_FAMILIES) {
+        if let Err(e) = check_metric_name(name, kind) {
+            return Err(format!(
+                "prefix `{prefix}` makes the invalid metric name `{name}`: {}",
+                e.message()
+            ));
+        }
+    }
+    Ok(names)
 }
 
 fn once<'a>(values: &'a [LitStr], arg: &str, errors: &mut Errors) -> Option<&'a LitStr> {
@@ -83,9 +119,20 @@ pub(crate) fn check(args: &Args, func: &ItemFn, errors: &mut Errors) -> Service 
         .first()
         .map(|m| m.statics.clone())
         .unwrap_or_default();
+    let prefix = once(&args.prefix, "prefix", errors).and_then(|lit| {
+        let prefix = lit.value();
+        match prefixed_names(&prefix) {
+            Ok(names) => Some((prefix, names)),
+            Err(message) => {
+                errors.push(syn::Error::new(lit.span(), message));
+                None
+            }
+        }
+    });
     Service {
         name,
         metrics_path,
         owned,
+        prefix,
     }
 }

@@ -33,8 +33,14 @@ keviq_macros::metric! {
     /// The HTTP metric families every keviq service records (names in [`names`](super::names)).
     ///
     /// `#[keviq::service]` gives each service its own set, so several services in one
-    /// process each serve only their own traffic; [`MetricsLayer::new`] records into
-    /// the process-wide [`HTTP`], which the global registry renders.
+    /// process each serve only their own traffic, under the names of the service's
+    /// prefix (`prefix = ".."`, `mona_` by default; [`HttpNames`](super::names::HttpNames)).
+    /// [`MetricsLayer::new`] records into the process-wide [`HTTP`], which the global
+    /// registry renders with the default names.
+    ///
+    /// The names are given when a registry renders the families, so recording never
+    /// touches them. (A family's own name is only that of its overflow report,
+    /// `keviq_series_overflow_total{metric}`, which keeps the default name.)
     #[metric(crate = crate)]
     pub static HTTP: HttpMetrics {
         /// Total HTTP requests

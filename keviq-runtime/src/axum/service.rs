@@ -11,6 +11,7 @@ use tower_http::compression::CompressionLayer;
 
 use super::exposition::{metrics_handler, render_response};
 use super::metrics::{HTTP, HttpMetrics, MetricsLayer};
+use super::names::HttpNames;
 use super::request_id::RequestIdLayer;
 use crate::{MetricGroup, Registration, Registry, RegistryError, Site};
 
@@ -19,6 +20,8 @@ use crate::{MetricGroup, Registration, Registry, RegistryError, Site};
 /// Besides its name, a service has its own [`HttpMetrics`] and the metric statics it
 /// owns (`metrics = [..]` in the attribute), so several services can share a
 /// process and each serve only their own traffic. See [`ServiceInfo::registry`].
+/// Its HTTP families are named with its prefix (`prefix = ".."` in the attribute,
+/// `mona_` by default): see [`ServiceInfo::http_names`].
 pub struct ServiceInfo {
     /// The service's name, a DNS label (`agent-runtime`).
     pub name: &'static str,
@@ -27,6 +30,7 @@ pub struct ServiceInfo {
     /// Where it was declared.
     pub site: Site,
     owned: &'static [&'static dyn MetricGroup],
+    names: HttpNames,
     http: HttpMetrics,
     own: ServiceMetrics,
     view: OnceLock<Result<Registry, RegistryError>>,
@@ -40,6 +44,7 @@ impl ServiceInfo {
             metrics_path,
             site,
             owned: &[],
+            names: HttpNames::DEFAULT,
             http: HttpMetrics::new(),
             own: ServiceMetrics::new(),
             view: OnceLock::new(),
@@ -52,9 +57,27 @@ impl ServiceInfo {
         self
     }
 
+    /// The same service, naming its HTTP families with `prefix`:
+    /// `#[keviq::service(prefix = "shop_")]` builds this. `names` are the four
+    /// names written out, in the order of [`HttpNames::new`], which checks them.
+    ///
+    /// # Panics
+    /// As [`HttpNames::new`]: in the `static` the attribute declares, a compile error.
+    #[track_caller]
+    pub const fn with_prefix(mut self, prefix: &'static str, names: [&'static str; 4]) -> Self {
+        self.names = HttpNames::new(prefix, names);
+        self
+    }
+
     /// The HTTP families this service's [`MetricsLayer`] records into.
     pub fn http(&self) -> &HttpMetrics {
         &self.http
+    }
+
+    /// The names its `/metrics` gives those families: [`HttpNames::DEFAULT`]
+    /// (`mona_http_requests_total`, ..) unless the attribute sets a `prefix`.
+    pub fn http_names(&self) -> &HttpNames {
+        &self.names
     }
 
     /// The metric statics this service owns.
@@ -64,7 +87,8 @@ impl ServiceInfo {
 
     /// What this service's `/metrics` renders, built on first use:
     ///
-    /// - its own HTTP families, in place of the process-wide [`HTTP`] ones;
+    /// - its own HTTP families, in place of the process-wide [`HTTP`] ones, named
+    ///   with its prefix ([`ServiceInfo::http_names`]);
     /// - `keviq_service_info{service="<name>"} 1`, which names the service to a
     ///   scraper that reaches it by address;
     /// - the metric statics it owns, and every metric no service owns (process
@@ -96,12 +120,24 @@ impl ServiceInfo {
                     .filter(|r| !foreign(r))
                     .copied()
                     .collect();
-                entries.extend(self.http.registrations());
+                entries.extend(
+                    self.http
+                        .registrations()
+                        .into_iter()
+                        .map(|r| self.renamed(r)),
+                );
                 self.own.info.labels(self.name).set(1);
                 entries.extend(self.own.registrations());
                 Registry::from_registrations(&entries)
             })
             .as_ref()
+    }
+
+    /// An HTTP family's registration under this service's name for it.
+    fn renamed(&self, registration: Registration) -> Registration {
+        let mut descriptor = *registration.descriptor();
+        descriptor.name = self.names.rename(descriptor.name);
+        Registration::new(descriptor, registration.metric())
     }
 }
 
@@ -110,6 +146,7 @@ impl fmt::Debug for ServiceInfo {
         f.debug_struct("ServiceInfo")
             .field("name", &self.name)
             .field("metrics_path", &self.metrics_path)
+            .field("prefix", &self.names.prefix)
             .field("site", &self.site)
             .field("owned", &self.owned.len())
             .finish_non_exhaustive()
@@ -242,6 +279,52 @@ mod tests {
             err.to_string()
                 .contains("metric name `keviq_service_info` is declared twice"),
             "{err}"
+        );
+    }
+
+    static PREFIXED: ServiceInfo = ServiceInfo::new("prefixed", "/metrics", HERE).with_prefix(
+        "shop_",
+        [
+            "shop_http_requests_total",
+            "shop_http_request_duration_ms",
+            "shop_http_request_errors_total",
+            "shop_http_requests_in_flight",
+        ],
+    );
+
+    #[test]
+    fn a_prefix_renames_the_http_families_of_the_service_only() {
+        assert_eq!(SERVICE.http_names(), &HttpNames::DEFAULT);
+        assert_eq!(PREFIXED.http_names().prefix, "shop_");
+        let renamed: Vec<&str> = PREFIXED
+            .http
+            .registrations()
+            .into_iter()
+            .map(|r| PREFIXED.renamed(r).descriptor().name)
+            .collect();
+        assert_eq!(
+            renamed,
+            [
+                "shop_http_requests_total",
+                "shop_http_request_duration_ms",
+                "shop_http_request_errors_total",
+                "shop_http_requests_in_flight",
+            ]
+        );
+        let kept: Vec<&str> = SERVICE
+            .http
+            .registrations()
+            .into_iter()
+            .map(|r| SERVICE.renamed(r).descriptor().name)
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                names::HTTP_REQUESTS_TOTAL,
+                names::HTTP_REQUEST_DURATION_MS,
+                names::HTTP_REQUEST_ERRORS_TOTAL,
+                names::HTTP_REQUESTS_IN_FLIGHT,
+            ]
         );
     }
 
