@@ -12,8 +12,28 @@
 //! opens, `service` from that scope too when the layer names its service (several
 //! services in one process), and otherwise from [`init`]. `RUST_LOG` filters as
 //! usual (default `info`).
+//!
+//! # Panics
+//!
+//! [`init`] also installs a panic hook ([`install_panic_hook`]) that logs a panic as
+//! one `ERROR` line with target `panic`, in place of Rust's plain-text report on
+//! stderr: the panic's message, its `location` (`file:line:column`), the `thread`,
+//! the `backtrace` (unless `RUST_BACKTRACE=0`), and, when a request's handler
+//! panicked, that request's `request_id` and `trace_id`:
+//!
+//! ```text
+//! {"timestamp":"…","level":"ERROR","target":"panic","service":"agent-runtime",
+//!  "request_id":"abc-123","message":"index out of bounds: …","location":"src/tools.rs:42:17",
+//!  "thread":"tokio-runtime-worker","backtrace":"   0: …\n   1: …"}
+//! ```
+//!
+//! The panic itself goes on as before: `#[keviq::service]` still answers `500` and
+//! counts it in the HTTP families.
 
+use std::backtrace::Backtrace;
 use std::fmt;
+use std::panic::PanicHookInfo;
+use std::sync::atomic::Ordering;
 
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
@@ -24,6 +44,7 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::axum::PANICS_LOGGED;
 use crate::axum::request_id;
 
 /// Why logging could not be set up.
@@ -37,10 +58,12 @@ pub enum LoggingError {
     AlreadyInitialised(String),
 }
 
-/// Installs the JSON subscriber for the process, writing to stdout.
+/// Installs the JSON subscriber for the process, writing to stdout, and the panic
+/// hook that logs panics through it ([`install_panic_hook`]).
 ///
 /// # Errors
-/// An invalid `RUST_LOG`, or a subscriber already installed.
+/// An invalid `RUST_LOG`, or a subscriber already installed; the panic hook is
+/// then left as it was.
 pub fn init(service: &'static str) -> Result<(), LoggingError> {
     let filter = EnvFilter::builder()
         .with_default_directive(tracing::Level::INFO.into())
@@ -49,7 +72,48 @@ pub fn init(service: &'static str) -> Result<(), LoggingError> {
         .event_format(JsonFormat::new(service))
         .with_env_filter(filter)
         .try_init()
-        .map_err(|e| LoggingError::AlreadyInitialised(e.to_string()))
+        .map_err(|e| LoggingError::AlreadyInitialised(e.to_string()))?;
+    install_panic_hook();
+    Ok(())
+}
+
+/// Replaces the process's panic hook with one that logs each panic as one `ERROR`
+/// event with target `panic` (see [Panics](self#panics)), through the installed
+/// `tracing` subscriber, and writes nothing to stderr. [`init`] calls it; call it
+/// yourself with a subscriber of your own (such as `tracing_subscriber::fmt()`
+/// with [`JsonFormat`]).
+///
+/// The hook replaces whatever hook was installed (Rust's default included) and
+/// does not call it. The backtrace is captured for every panic unless
+/// `RUST_BACKTRACE` is `0` when this is called. `#[keviq::service]`'s panic layer
+/// then answers `500` without logging the panic a second time.
+pub fn install_panic_hook() {
+    let backtrace = std::env::var_os("RUST_BACKTRACE").is_none_or(|v| v != "0");
+    std::panic::set_hook(Box::new(move |info| log_panic(info, backtrace)));
+    PANICS_LOGGED.store(true, Ordering::Release);
+}
+
+/// The hook: one event, in the scope (and so with the request IDs) of the code that
+/// panicked, since a hook runs on the panicking thread before it unwinds.
+fn log_panic(info: &PanicHookInfo<'_>, backtrace: bool) {
+    let message = info
+        .payload_as_str()
+        .unwrap_or("a panic without a message (its payload is not a string)");
+    let location = info.location().map(tracing::field::display);
+    let thread = std::thread::current();
+    let thread = thread.name().unwrap_or("<unnamed>");
+    if backtrace {
+        let backtrace = Backtrace::force_capture();
+        tracing::error!(
+            target: "panic",
+            location,
+            thread,
+            backtrace = %backtrace,
+            "{message}"
+        );
+    } else {
+        tracing::error!(target: "panic", location, thread, "{message}");
+    }
 }
 
 /// The event format of keviq's JSON logs; use it with `tracing_subscriber::fmt()`

@@ -29,6 +29,8 @@ pub use serve::{
 pub use server::{
     BODY_TIMEOUT_VAR, HEADER_READ_TIMEOUT_VAR, MAX_CONNECTIONS_VAR, ServeOptions, serve_with,
 };
+/// For `logging`'s panic hook.
+pub(crate) use service::PANICS_LOGGED;
 pub use service::{
     ServiceInfo, ServiceRegistration, ServiceRouter, instrument, metrics_router, services,
 };

@@ -1,12 +1,16 @@
 //! What `#[keviq::service]` adds to a router, and the registry of services.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
+use axum::body::Body;
 use axum::routing::get;
-use http::HeaderMap;
-use tower_http::catch_panic::CatchPanicLayer;
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use tower_http::catch_panic::{CatchPanicLayer, ResponseForPanic};
 use tower_http::compression::CompressionLayer;
 
 use super::exposition::{metrics_handler, render_response};
@@ -208,6 +212,44 @@ fn service_metrics_router<S: Clone + Send + Sync + 'static>(
     )
 }
 
+/// The text of a panic's payload (`panic!` gives a `&str` or a `String`).
+fn panic_text(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message")
+}
+
+/// Set once `logging`'s panic hook is installed: panics are then logged where they
+/// happen, with the request's IDs, and [`PanicResponse`] does not log them again.
+pub(crate) static PANICS_LOGGED: AtomicBool = AtomicBool::new(false);
+
+/// tower-http's `CatchPanicLayer` answer to a handler that panicked: `500` with
+/// `Service panicked`, as tower-http's default. The default also logs the panic's
+/// message; with keviq's panic hook (`keviq::logging::init`) the hook has already
+/// logged it, with its location, backtrace and the request's IDs, so this logs only
+/// without the hook.
+#[derive(Debug, Clone, Copy, Default)]
+struct PanicResponse;
+
+impl ResponseForPanic for PanicResponse {
+    type ResponseBody = Body;
+
+    fn response_for_panic(&mut self, err: Box<dyn Any + Send + 'static>) -> Response<Body> {
+        if !PANICS_LOGGED.load(Ordering::Acquire) {
+            tracing::error!("Service panicked: {}", panic_text(&*err));
+        }
+        let mut response = Response::new(Body::from("Service panicked"));
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        response
+    }
+}
+
 /// Instruments a service's router, in this order from the outside in:
 /// [`RequestIdLayer`], [`MetricsLayer`] (recording into the service's own
 /// [`HttpMetrics`]), tower-http's `CatchPanicLayer` (so a panicking handler becomes a
@@ -227,7 +269,7 @@ pub fn instrument<S: Clone + Send + Sync + 'static>(
     let stack = tower::ServiceBuilder::new()
         .layer(RequestIdLayer::new().service(service.name))
         .layer(MetricsLayer::recording_into(&service.http))
-        .layer(CatchPanicLayer::new());
+        .layer(CatchPanicLayer::custom(PanicResponse));
     service_metrics_router(router, service).layer(stack)
 }
 
