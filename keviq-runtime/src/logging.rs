@@ -44,8 +44,8 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::axum::PANICS_LOGGED;
 use crate::axum::request_id;
+use crate::axum::{PANICS_LOGGED, adding_metrics_route};
 
 /// Why logging could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +96,10 @@ pub fn install_panic_hook() {
 /// The hook: one event, in the scope (and so with the request IDs) of the code that
 /// panicked, since a hook runs on the panicking thread before it unwinds.
 fn log_panic(info: &PanicHookInfo<'_>, backtrace: bool) {
+    // axum refusing keviq's metrics route: the panic that follows reports it.
+    if cfg!(panic = "unwind") && adding_metrics_route() {
+        return;
+    }
     let message = info
         .payload_as_str()
         .unwrap_or("a panic without a message (its payload is not a string)");

@@ -97,6 +97,16 @@ pub(crate) fn check(args: &Args, func: &ItemFn, errors: &mut Errors) -> Service 
                         "metrics path `{path}` must be a fixed absolute path such as `/metrics`"
                     ),
                 ));
+            } else if path.split('/').any(|segment| segment.starts_with(':')) {
+                // axum refuses it when the route is added, which would stop the
+                // service at start-up.
+                errors.push(syn::Error::new(
+                    lit.span(),
+                    format!(
+                        "metrics path `{path}` has a segment starting with `:`, which axum refuses \
+                         (it was axum 0.7's capture syntax); use a fixed absolute path such as `/metrics`"
+                    ),
+                ));
             }
             path
         }

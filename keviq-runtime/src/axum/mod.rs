@@ -30,7 +30,7 @@ pub use server::{
     BODY_TIMEOUT_VAR, HEADER_READ_TIMEOUT_VAR, MAX_CONNECTIONS_VAR, ServeOptions, serve_with,
 };
 /// For `logging`'s panic hook.
-pub(crate) use service::PANICS_LOGGED;
+pub(crate) use service::{PANICS_LOGGED, adding_metrics_route};
 pub use service::{
     ServiceInfo, ServiceRegistration, ServiceRouter, instrument, metrics_router, services,
 };

@@ -1,7 +1,9 @@
 //! What `#[keviq::service]` adds to a router, and the registry of services.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -200,15 +202,49 @@ pub fn metrics_router<S: Clone + Send + Sync + 'static>(
 
 /// Adds a service's metrics route: like [`metrics_router`], rendering
 /// [`ServiceInfo::registry`].
+///
+/// # Panics
+/// When the router already serves `GET` (or `HEAD`) at the metrics path, or axum
+/// refuses the route for another reason: a message naming the path, the service
+/// and `#[keviq::service(metrics_path = "..")]`.
+#[track_caller]
 fn service_metrics_router<S: Clone + Send + Sync + 'static>(
     router: Router<S>,
     service: &'static ServiceInfo,
 ) -> Router<S> {
     let handler =
         move |headers: HeaderMap| async move { render_response(service.registry(), &headers) };
-    router.route(
-        service.metrics_path,
-        get(handler).layer(CompressionLayer::new()),
+    let endpoint = get(handler).layer(CompressionLayer::new());
+    // axum only tells whether a router already serves a path by trying: `Router`
+    // has no lookup of its routes, a probe request would need the router's state
+    // (which `instrument` does not have), and `route` reports an overlap by
+    // panicking ("Overlapping method route"). So the route is added inside
+    // `catch_unwind`, and a refusal becomes a panic that says what to do.
+    // `AssertUnwindSafe` holds: the router is moved in and, on a panic, dropped;
+    // nothing observes it half-built. keviq's panic hook (`logging::init`) stays
+    // quiet meanwhile, so axum's panic is not logged besides ours (with `panic =
+    // "abort"` there is no unwinding, and it logs axum's as any panic).
+    ADDING_METRICS_ROUTE.set(true);
+    let added = std::panic::catch_unwind(AssertUnwindSafe(move || {
+        router.route(service.metrics_path, endpoint)
+    }));
+    ADDING_METRICS_ROUTE.set(false);
+    match added {
+        Ok(router) => router,
+        Err(payload) => panic!("{}", route_refused(service, panic_text(&*payload))),
+    }
+}
+
+/// Why `#[keviq::service]` could not add `service`'s metrics route, and the fix.
+fn route_refused(service: &ServiceInfo, axum: &str) -> String {
+    let path = service.metrics_path;
+    format!(
+        "`#[keviq::service(name = \"{name}\")]` (at {site}) cannot add keviq's metrics route \
+         `GET {path}`: the router already serves `{path}` ({axum}). Serve keviq's metrics \
+         at another path with `#[keviq::service(metrics_path = \"/keviq/metrics\")]`, \
+         or remove the router's own `{path}` route",
+        name = service.name,
+        site = service.site,
     )
 }
 
@@ -219,6 +255,18 @@ fn panic_text(payload: &(dyn Any + Send)) -> &str {
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("a panic without a message")
+}
+
+thread_local! {
+    /// Set while [`service_metrics_router`] tries to add the route: a panic then is
+    /// axum refusing it, which the panic that follows reports.
+    static ADDING_METRICS_ROUTE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread is adding a service's metrics route (see
+/// [`service_metrics_router`]): `logging`'s panic hook does not log a panic then.
+pub(crate) fn adding_metrics_route() -> bool {
+    ADDING_METRICS_ROUTE.get()
 }
 
 /// Set once `logging`'s panic hook is installed: panics are then logged where they
@@ -259,6 +307,13 @@ impl ResponseForPanic for PanicResponse {
 /// All three layers are added with `Router::layer`, so the metrics layer sees the
 /// route template, and requests that match no route (the fallback) are counted and
 /// get a request ID too.
+///
+/// # Panics
+/// When `router` already serves the service's metrics path (`GET /metrics` unless
+/// `metrics_path` says otherwise): the message names the path and the fix,
+/// `#[keviq::service(metrics_path = "..")]`. The attribute calls this when the
+/// service's router is built, so the service stops at start-up.
+#[track_caller]
 pub fn instrument<S: Clone + Send + Sync + 'static>(
     router: Router<S>,
     service: &'static ServiceInfo,
@@ -281,10 +336,15 @@ pub fn instrument<S: Clone + Send + Sync + 'static>(
 )]
 pub trait ServiceRouter: Sized {
     /// Adds keviq's layers and routes.
+    ///
+    /// # Panics
+    /// As [`instrument`]: a router that already serves the metrics path.
+    #[track_caller]
     fn instrument(self, service: &'static ServiceInfo) -> Self;
 }
 
 impl<S: Clone + Send + Sync + 'static> ServiceRouter for Router<S> {
+    #[track_caller]
     fn instrument(self, service: &'static ServiceInfo) -> Self {
         instrument(self, service)
     }
@@ -368,6 +428,27 @@ mod tests {
                 names::HTTP_REQUESTS_IN_FLIGHT,
             ]
         );
+    }
+
+    #[test]
+    fn a_refused_metrics_route_names_the_path_and_the_fix() {
+        static MINE: ServiceInfo = ServiceInfo::new("mine", "/metrics", HERE);
+        let router: Router = Router::new().route("/metrics", get(|| async { "mine" }));
+        let payload = std::panic::catch_unwind(AssertUnwindSafe(|| instrument(router, &MINE)))
+            .expect_err("a second GET /metrics is refused");
+        let message = panic_text(&*payload);
+        for part in [
+            "`GET /metrics`",
+            "`#[keviq::service(name = \"mine\")]`",
+            "metrics_path = ",
+            "Overlapping method route",
+        ] {
+            assert!(message.contains(part), "{part} in {message}");
+        }
+        assert!(!adding_metrics_route());
+        // Another method at the path merges with keviq's `GET`.
+        let router: Router = Router::new().route("/metrics", axum::routing::post(|| async {}));
+        let _ = instrument(router, &MINE);
     }
 
     #[test]
