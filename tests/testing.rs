@@ -154,6 +154,29 @@ async fn exact_deltas_round_after_round() {
     }
 }
 
+#[keviq::service(name = "shop-admin", prefix = "admin_")]
+fn admin() -> Router {
+    Router::new().route("/stock", get(|| async { "12" }))
+}
+
+/// `route` reads a service's HTTP families under the names its `prefix` gives them.
+#[tokio::test]
+async fn route_follows_the_service_prefix() {
+    let before = Snapshot::service("shop-admin");
+    let request = Request::get("/stock").body(Body::empty()).unwrap();
+    admin().oneshot(request).await.unwrap();
+    let delta = before.changes();
+    assert_eq!(
+        delta.route("/stock").requests_with(HttpMethod::Get, 200),
+        1.0
+    );
+    assert_eq!(delta.route("/stock").duration().count, 1.0);
+    assert_eq!(
+        delta.value("admin_http_requests_total", &[("path", "/stock")]),
+        1.0
+    );
+}
+
 /// A misspelled name fails the test instead of reading as zero.
 #[test]
 #[should_panic(expected = "no metric `shop_order_total` in this snapshot")]

@@ -69,6 +69,9 @@ pub struct Snapshot {
     families: BTreeMap<&'static str, (MetricType, &'static [&'static str])>,
     /// Every sample → value.
     samples: BTreeMap<SampleKey, f64>,
+    /// The names of the HTTP families [`route`](Self::route) reads: the service's.
+    #[cfg(feature = "service")]
+    http: crate::axum::names::HttpNames,
 }
 
 /// A sample's name and its labels, in the order the exposition has them.
@@ -135,8 +138,9 @@ impl Snapshot {
     }
 
     /// What the `/metrics` of the `#[keviq::service]` named `name` serves: its own
-    /// HTTP families (`mona_http_*`, which [`route`](Self::route) reads), the metric
-    /// statics it owns, and the metrics no service owns.
+    /// HTTP families (`mona_http_*`, or named with its `prefix`, which
+    /// [`route`](Self::route) follows), the metric statics it owns, and the metrics
+    /// no service owns.
     ///
     /// # Panics
     /// When no service, or more than one, is named `name`, or when its registry
@@ -153,7 +157,10 @@ impl Snapshot {
             );
         };
         match service.registry() {
-            Ok(registry) => Self::take(Source::Registry(registry)),
+            Ok(registry) => Self {
+                http: *service.http_names(),
+                ..Self::take(Source::Registry(registry))
+            },
             Err(e) => panic!("keviq::testing: {e}"),
         }
     }
@@ -164,6 +171,8 @@ impl Snapshot {
             source,
             families: BTreeMap::new(),
             samples: BTreeMap::new(),
+            #[cfg(feature = "service")]
+            http: crate::axum::names::HttpNames::DEFAULT,
         };
         let registrations: Vec<Registration> = match &snapshot.source {
             Source::Registry(registry) => registry.registrations().copied().collect(),
@@ -199,7 +208,11 @@ impl Snapshot {
 
     /// A new snapshot of the same metrics as this one.
     pub fn retake(&self) -> Self {
-        Self::take(self.source.clone())
+        Self {
+            #[cfg(feature = "service")]
+            http: self.http,
+            ..Self::take(self.source.clone())
+        }
     }
 
     /// What changed from `self` (taken before) to `after`: for each series, its value
@@ -227,6 +240,8 @@ impl Snapshot {
             source: after.source.clone(),
             families,
             samples,
+            #[cfg(feature = "service")]
+            http: after.http,
         }
     }
 
@@ -293,8 +308,9 @@ impl Snapshot {
     /// The HTTP families of one route template (`/api/v1/tasks/{id}`, or
     /// `"unmatched"` for requests that matched no route): what a test that owns the
     /// route can assert exactly while other tests call other routes. Only in a
-    /// snapshot with the `mona_http_*` families ([`Snapshot::service`], or
-    /// [`Snapshot::global`] for `keviq::axum::MetricsLayer::new()`).
+    /// snapshot with HTTP families: [`Snapshot::service`] (named with the service's
+    /// prefix, `mona_` unless `#[keviq::service(prefix = "..")]` sets one), or
+    /// [`Snapshot::global`] for `keviq::axum::MetricsLayer::new()` (`mona_http_*`).
     #[cfg(feature = "service")]
     pub fn route<'a>(&'a self, path: &'a str) -> Route<'a> {
         Route {
@@ -444,7 +460,9 @@ pub struct Observations {
     pub buckets: Vec<(f64, f64)>,
 }
 
-/// The HTTP families of one route in a [`Snapshot`]: see [`Snapshot::route`].
+/// The HTTP families of one route in a [`Snapshot`]: see [`Snapshot::route`]. The
+/// methods name the families by their default names; a service with a `prefix` is
+/// read under its own.
 #[cfg(feature = "service")]
 #[derive(Debug, Clone, Copy)]
 pub struct Route<'a> {
@@ -456,17 +474,15 @@ pub struct Route<'a> {
 impl Route<'_> {
     /// `mona_http_requests_total` of the route: every method and status.
     pub fn requests(&self) -> f64 {
-        self.snapshot.value(
-            crate::axum::names::HTTP_REQUESTS_TOTAL,
-            &[("path", self.path)],
-        )
+        self.snapshot
+            .value(self.snapshot.http.requests_total, &[("path", self.path)])
     }
 
     /// `mona_http_requests_total` of the route answered with `status`, any method.
     pub fn requests_with_status(&self, status: u16) -> f64 {
         let status = status.to_string();
         self.snapshot.value(
-            crate::axum::names::HTTP_REQUESTS_TOTAL,
+            self.snapshot.http.requests_total,
             &[("path", self.path), ("status", &status)],
         )
     }
@@ -475,7 +491,7 @@ impl Route<'_> {
     pub fn requests_with(&self, method: crate::HttpMethod, status: u16) -> f64 {
         let status = status.to_string();
         self.snapshot.value(
-            crate::axum::names::HTTP_REQUESTS_TOTAL,
+            self.snapshot.http.requests_total,
             &[
                 ("method", method.as_str()),
                 ("path", self.path),
@@ -487,7 +503,7 @@ impl Route<'_> {
     /// `mona_http_request_errors_total` of the route (status >= 500), every method.
     pub fn errors(&self) -> f64 {
         self.snapshot.value(
-            crate::axum::names::HTTP_REQUEST_ERRORS_TOTAL,
+            self.snapshot.http.request_errors_total,
             &[("path", self.path)],
         )
     }
@@ -495,7 +511,7 @@ impl Route<'_> {
     /// `mona_http_request_duration_ms` of the route, every method.
     pub fn duration(&self) -> Observations {
         self.snapshot.histogram(
-            crate::axum::names::HTTP_REQUEST_DURATION_MS,
+            self.snapshot.http.request_duration_ms,
             &[("path", self.path)],
         )
     }
