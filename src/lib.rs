@@ -207,6 +207,11 @@ pub mod registry {
     pub use keviq_runtime::{Clash, Descriptor, MetricGroup, Registration, Site};
 }
 
+/// Snapshots of metric values and their deltas, for assertions in tests that run
+/// in parallel (feature `testing`).
+#[cfg(feature = "testing")]
+pub use keviq_runtime::testing;
+
 // Not public API. Used by generated code.
 #[doc(hidden)]
 pub use keviq_runtime::__private;
