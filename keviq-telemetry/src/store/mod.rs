@@ -1,55 +1,67 @@
-//! Storage of scraped samples in `telemetry_core.metric_samples`, on SQLite (the
-//! embedded default) or PostgreSQL, through one crate: sqlx's `Any` driver. The
+//! Storage of scraped samples on SQLite (the embedded default) or PostgreSQL, through
+//! one crate: sqlx (its `Any` driver; PostgreSQL's native pool for COPY). The
 //! database is `TELEMETRY_DATABASE_URL` ([`crate::config`]); the `retention` task
 //! deletes old samples.
 //!
-//! The table is the same on both backends: PostgreSQL gets a `telemetry_core`
+//! The tables are the same on both backends: PostgreSQL gets a `telemetry_core`
 //! schema; SQLite attaches the database file under the name `telemetry_core`, so
-//! every query names `telemetry_core.metric_samples` alike.
+//! every query names `telemetry_core.…` alike.
 //!
 //! ```text
-//! telemetry_core.metric_samples
-//!   target  TEXT    host:port the sample was scraped from
-//!   metric  TEXT    sample name (`mona_http_requests_total`, `…_bucket`)
-//!   labels  TEXT    JSON object, sorted by label name (older rows: the order the
-//!                   target wrote them; both read back as the same `Labels`)
-//!   value   REAL    NULL stands for NaN (SQLite cannot store NaN)
-//!   ts_ms   BIGINT  scrape time, milliseconds since the Unix epoch
-//! indexes: (metric, target, ts_ms) for a target's scrapes of a metric (one index
-//!          seek finds a target's last scrape in a minute), (metric, ts_ms, target)
-//!          for a metric's samples oldest first across targets, (ts_ms) for retention
+//! telemetry_core.series       one row per series, written once
+//!   id          BIGINT   key
+//!   target      TEXT     host:port it is scraped from
+//!   metric      TEXT     sample name (`mona_http_requests_total`, `…_bucket`)
+//!   labels      TEXT     JSON object, sorted by label name
+//!   created_ms  BIGINT   when it was first stored
+//! unique (target, metric, labels); index (metric, target)
+//!
+//! telemetry_core.scrapes      one row per scrape
+//!   id       BIGINT  key, growing with every scrape written
+//!   target   TEXT    host:port
+//!   ts_ms    BIGINT  scrape time, milliseconds since the Unix epoch
+//!   samples  BIGINT  samples the scrape held
+//! indexes: (target, ts_ms) for a target's scrapes in a window, (ts_ms) for retention
+//!
+//! telemetry_core.samples      one row per sample: about 27 bytes on SQLite
+//!   scrape_id  BIGINT  key, with series_id (SQLite: WITHOUT ROWID), so rows are
+//!   series_id  BIGINT  appended in scrape order and found by (scrape, series)
+//!   value      REAL    NULL stands for NaN on SQLite (PostgreSQL keeps NaN)
 //!
 //! telemetry_core.exemplars
-//!   target  TEXT    host:port the exemplar was scraped from
-//!   metric  TEXT    the sample it was on (`mona_http_request_duration_ms_bucket`)
-//!   series  TEXT    that sample's labels, JSON as `labels` above
-//!   labels  TEXT    the exemplar's own labels (`request_id`, `trace_id`), JSON
-//!   value   REAL    the exemplar's value (a latency bucket's: the duration); NULL: NaN
-//!   ts_ms   BIGINT  the exemplar's timestamp, else the scrape time
-//! indexes: (ts_ms) for retention and the API, (metric, ts_ms)
-//! rows: only exemplars that changed since the target's previous scrape (see
-//! [`Scrape::exemplars`]), in the scrape's transaction, under the same retention
+//!   series_id  BIGINT  the series it was on (a latency bucket, the error counter)
+//!   labels     TEXT    the exemplar's own labels (`request_id`, `trace_id`), JSON
+//!   value      REAL    the exemplar's value; NULL: not finite
+//!   ts_ms      BIGINT  the exemplar's timestamp, else the scrape time
+//! index: (ts_ms); rows: only exemplars that changed since the target's previous
+//! scrape (see [`Scrape::exemplars`]), under the same retention
+//!
+//! telemetry_core.metric_samples   a view with 0.1's columns, for SQL written
+//!   target, metric, labels,        against 0.1: the same rows, read through the
+//!   value, ts_ms                   three tables above
 //!
 //! telemetry_core.remote_write_cursor
 //!   remote      TEXT PRIMARY KEY  a remote-write endpoint (host:port/path)
-//!   last_id     BIGINT            the last sample row it has been sent (or dropped)
+//!   last_id     BIGINT            the last scrape it has been sent (or dropped)
 //!   updated_ms  BIGINT            when the cursor last moved
 //! ```
 //!
-//! Each row has an id that grows with every insert: SQLite's `rowid`, PostgreSQL's
-//! `id BIGSERIAL` (added to an existing table by the migration, with an index). One
-//! writer writes one scrape per transaction, so a scrape's rows have consecutive ids
-//! and a later scrape has higher ones: the remote-write sender reads the rows after
-//! its cursor ([`Store::rows_between`]) and saves the cursor once they are delivered,
-//! so a restart resumes where delivery stopped. (Two telemetry processes sharing one
-//! PostgreSQL database would interleave ids; give each its own database.)
+//! A scrape's id grows with every scrape written: the remote-write sender reads the
+//! samples of the scrapes after its cursor ([`Store::rows_between`]) and saves the
+//! cursor once they are delivered, so a restart resumes where delivery stopped.
+//! (Two telemetry processes sharing one PostgreSQL database would interleave ids;
+//! give each its own database.) A sample's type and its exposition timestamp are not
+//! stored (see [`crate::sample`]).
 //!
-//! The columns are those every deployment already has: a sample's type and its
-//! exposition timestamp are not stored (see [`crate::sample`]).
+//! The schema is versioned: the migrations under `migrations/sqlite` and
+//! `migrations/postgres` (`sqlx::migrate!`) run at start-up, each in a transaction;
+//! the first is 0.1's schema, the second moves 0.1's rows into the tables above,
+//! keeping every sample, exemplar and remote-write cursor.
 //!
-//! Migrations are idempotent statements run at start-up. Each scrape is written in
-//! one transaction, in multi-row inserts of [`ROWS_PER_INSERT`] rows; every value is
-//! a bound parameter.
+//! A scrape is written in bulk: its series' ids come from a bounded map in memory
+//! ([`MAX_CACHED_SERIES`]), new series are upserted in one statement, and its
+//! samples go in one statement (SQLite unpacks a JSON array) or one COPY
+//! (PostgreSQL). Every value is bound, never spliced into SQL.
 //!
 //! What the API reads is bounded in rows and time: each read has a `LIMIT`, runs on a
 //! read-only pool of [`READ_CONNECTIONS`] connections and under a statement timeout
@@ -61,12 +73,13 @@ mod read;
 mod series;
 mod write;
 
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use keviq_expfmt::MetricType;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{AnyPool, Connection, Executor};
 
 use crate::clock::epoch_ms;
@@ -78,8 +91,8 @@ pub use self::read::{
     Bounded, ExemplarQuery, LabelMatch, PROGRESS_OPS, READ_ACQUIRE_TIMEOUT, READ_CONNECTIONS,
     SampleQuery, StoredExemplar,
 };
-pub use self::series::MAX_CACHED_SERIES;
 use self::read::{Reader, reader};
+pub use self::series::MAX_CACHED_SERIES;
 use self::series::SeriesCache;
 
 /// The SQLite schema's versions, applied in order at start-up.
@@ -91,8 +104,6 @@ const ATTACH: &str = "ATTACH DATABASE $1 AS telemetry_core";
 /// How long an SQLite connection waits for another's lock before failing.
 const BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 5000";
 
-/// Rows per `INSERT` statement (5 parameters each, far below both backends' limits).
-pub const ROWS_PER_INSERT: usize = 500;
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -164,6 +175,8 @@ pub struct Store {
     timeout: Duration,
     rows_read: Arc<AtomicU64>,
     series: Arc<Mutex<SeriesCache>>,
+    /// PostgreSQL's native pool, for COPY (not offered through `Any`).
+    postgres: Option<PgPool>,
 }
 
 fn sqlite_path(url: &str) -> Option<&str> {
@@ -216,9 +229,19 @@ impl Store {
                 url.chars().filter(|c| !c.is_control()).take(100).collect(),
             ));
         };
+        let postgres = match backend {
+            Backend::Postgres => Some(
+                PgPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_lazy(url)?,
+            ),
+            Backend::Sqlite => None,
+        };
         let store = Self {
             pool,
             backend,
+            postgres,
             // Lazy: connected on the first read, after the migrations below.
             reader: reader(url)?,
             timeout: STATEMENT_TIMEOUT,
@@ -418,25 +441,6 @@ impl Store {
             .await?;
         Ok(n)
     }
-}
-
-/// `INSERT INTO {into} VALUES ($1, …), …`: `rows` rows of `columns` parameters.
-fn insert_sql(into: &str, columns: usize, rows: usize) -> String {
-    let mut sql = format!("INSERT INTO {into} VALUES ");
-    for row in 0..rows {
-        if row > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for column in 0..columns {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", row * columns + column + 1));
-        }
-        sql.push(')');
-    }
-    sql
 }
 
 fn stored(

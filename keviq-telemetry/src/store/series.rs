@@ -24,7 +24,11 @@ pub(super) struct SeriesCache {
 impl SeriesCache {
     /// The id of a known series.
     pub(super) fn get(&self, target: &str, metric: &str, labels: &Labels) -> Option<i64> {
-        self.by_target.get(target)?.get(metric)?.get(labels).copied()
+        self.by_target
+            .get(target)?
+            .get(metric)?
+            .get(labels)
+            .copied()
     }
 
     /// Remembers a series' id; past [`MAX_CACHED_SERIES`] forgets every other first.
