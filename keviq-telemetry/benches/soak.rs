@@ -179,11 +179,18 @@ async fn soak() {
         .filter(|l| l.contains("telemetry service stopped") || l.contains("shutdown"))
         .collect::<Vec<_>>()
         .join("\n");
+    let stored = rows(&db).await;
+    // The database file with its WAL and shared memory: what the store costs on disk.
+    let disk: u64 = ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", db.display())).ok())
+        .map(|m| m.len())
+        .sum();
     println!(
-        "SIGTERM: exit {status} after {:.1} s; peak RSS {peak} MiB (bound {} MiB)\n{closing}\nrows in the store: {}",
+        "SIGTERM: exit {status} after {:.1} s; peak RSS {peak} MiB (bound {} MiB)\n{closing}\nrows in the store: {stored}; on disk {disk} bytes, {:.1} bytes a sample",
         stop.elapsed().as_secs_f64(),
         BUFFER_BYTES >> 20,
-        rows(&db).await
+        disk as f64 / stored.max(1) as f64
     );
     let _ = std::fs::remove_dir_all(&dir);
 

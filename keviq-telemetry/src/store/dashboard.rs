@@ -88,16 +88,24 @@ impl Store {
                     .chain(metrics.iter().copied())
                     .map(|m| Arg::Text(m.to_owned())),
             );
+            // Per target and metric: the target's scrapes in the range, oldest first,
+            // each checked for a sample of one of the metric's series (by key).
             sql.text = format!(
                 "WITH targets(t) AS (VALUES {targets}), metrics(m) AS (VALUES {metrics})
                  SELECT t, CAST(MIN(first) AS BIGINT) FROM (
-                     SELECT t, (SELECT ts_ms FROM telemetry_core.metric_samples
-                                WHERE metric = m AND target = t AND ts_ms > $1 AND ts_ms <= $2
-                                  AND (metric <> $3 OR value = 1)
-                                ORDER BY ts_ms LIMIT 1) AS first
+                     SELECT t, (SELECT sc.ts_ms FROM telemetry_core.scrapes sc
+                                WHERE sc.target = t AND sc.ts_ms > $1 AND sc.ts_ms <= $2
+                                  AND EXISTS (
+                                      SELECT 1 FROM telemetry_core.series se
+                                      {join} telemetry_core.samples s
+                                        ON s.scrape_id = sc.id AND s.series_id = se.id
+                                      WHERE se.target = t AND se.metric = m
+                                        AND (m <> $3 OR s.value = 1))
+                                ORDER BY sc.ts_ms LIMIT 1) AS first
                      FROM targets CROSS JOIN metrics) firsts
                  WHERE first IS NOT NULL GROUP BY t LIMIT {}",
-                chunk.len()
+                chunk.len(),
+                join = self.join(),
             );
             found.extend(self.read::<(String, i64)>(&sql.text, &sql.args).await?);
         }
@@ -158,38 +166,45 @@ impl Store {
         let cap = targets.len() * (usize::try_from(slots.count).unwrap_or(0) + 1) * bounds;
         // SQLite would otherwise scan the metric's every row and probe the picks:
         // its `CROSS JOIN` keeps the picks outside, each joined by index.
-        let join = match self.backend {
-            Backend::Sqlite => "CROSS JOIN",
-            Backend::Postgres => "JOIN",
-        };
+        let join = self.join();
         let (le, group) = match (by_bound, self.backend) {
             (false, _) => ("NULL", ""),
             (true, Backend::Sqlite) => (
-                "CASE WHEN json_valid(s.labels) THEN json_extract(s.labels, '$.le') END",
+                "CASE WHEN json_valid(se.labels) THEN json_extract(se.labels, '$.le') END",
                 ", 3",
             ),
-            (true, Backend::Postgres) => ("s.labels::json ->> 'le'", ", 3"),
+            (true, Backend::Postgres) => ("se.labels::json ->> 'le'", ", 3"),
         };
-        // $1 metric, $2 until, $3 step, $4 slots, $5 since. The picks are scrape
-        // times; a slot without a scrape picks NULL and joins nothing.
+        // $1 metric, $2 until, $3 step, $4 slots, $5 since. The picks are scrapes
+        // of the target that hold the metric; a slot without one picks NULL and
+        // joins nothing.
+        let holds_metric = format!(
+            "EXISTS (SELECT 1 FROM telemetry_core.series se
+                     {join} telemetry_core.samples s ON s.scrape_id = sc.id AND s.series_id = se.id
+                     WHERE se.target = t AND se.metric = $1)"
+        );
         sql.text = format!(
             "WITH RECURSIVE slots(k, hi) AS (
                  SELECT 0, CAST($2 AS BIGINT)
                  UNION ALL SELECT k + 1, hi - $3 FROM slots WHERE k + 1 < $4),
              targets(t) AS (VALUES {list}),
-             picks(t, ts) AS (
-                 SELECT t, (SELECT ts_ms FROM telemetry_core.metric_samples
-                            WHERE metric = $1 AND target = t AND ts_ms > hi - $3 AND ts_ms <= hi
-                            ORDER BY ts_ms DESC LIMIT 1)
+             picks(t, id) AS (
+                 SELECT t, (SELECT sc.id FROM telemetry_core.scrapes sc
+                            WHERE sc.target = t AND sc.ts_ms > hi - $3 AND sc.ts_ms <= hi
+                              AND {holds_metric}
+                            ORDER BY sc.ts_ms DESC LIMIT 1)
                  FROM targets CROSS JOIN slots
                  UNION
-                 SELECT t, (SELECT ts_ms FROM telemetry_core.metric_samples
-                            WHERE metric = $1 AND target = t AND ts_ms > $5 AND ts_ms <= $2
-                            ORDER BY ts_ms LIMIT 1)
+                 SELECT t, (SELECT sc.id FROM telemetry_core.scrapes sc
+                            WHERE sc.target = t AND sc.ts_ms > $5 AND sc.ts_ms <= $2
+                              AND {holds_metric}
+                            ORDER BY sc.ts_ms LIMIT 1)
                  FROM targets)
-             SELECT p.t, p.ts, {le}, CAST(SUM(s.value) AS DOUBLE PRECISION)
-             FROM picks p {join} telemetry_core.metric_samples s
-               ON s.metric = $1 AND s.target = p.t AND s.ts_ms = p.ts
+             SELECT p.t, sc.ts_ms, {le}, CAST(SUM(s.value) AS DOUBLE PRECISION)
+             FROM picks p
+             {join} telemetry_core.scrapes sc ON sc.id = p.id
+             {join} telemetry_core.series se ON se.target = p.t AND se.metric = $1
+             {join} telemetry_core.samples s ON s.scrape_id = p.id AND s.series_id = se.id
              WHERE s.value > -1e308 AND s.value < 1e308
              GROUP BY 1, 2{group} ORDER BY 1, 2 LIMIT {}",
             cap + 1

@@ -1,55 +1,67 @@
-//! Storage of scraped samples in `telemetry_core.metric_samples`, on SQLite (the
-//! embedded default) or PostgreSQL, through one crate: sqlx's `Any` driver. The
+//! Storage of scraped samples on SQLite (the embedded default) or PostgreSQL, through
+//! one crate: sqlx (its `Any` driver; PostgreSQL's native pool for COPY). The
 //! database is `TELEMETRY_DATABASE_URL` ([`crate::config`]); the `retention` task
 //! deletes old samples.
 //!
-//! The table is the same on both backends: PostgreSQL gets a `telemetry_core`
+//! The tables are the same on both backends: PostgreSQL gets a `telemetry_core`
 //! schema; SQLite attaches the database file under the name `telemetry_core`, so
-//! every query names `telemetry_core.metric_samples` alike.
+//! every query names `telemetry_core.…` alike.
 //!
 //! ```text
-//! telemetry_core.metric_samples
-//!   target  TEXT    host:port the sample was scraped from
-//!   metric  TEXT    sample name (`mona_http_requests_total`, `…_bucket`)
-//!   labels  TEXT    JSON object, sorted by label name (older rows: the order the
-//!                   target wrote them; both read back as the same `Labels`)
-//!   value   REAL    NULL stands for NaN (SQLite cannot store NaN)
-//!   ts_ms   BIGINT  scrape time, milliseconds since the Unix epoch
-//! indexes: (metric, target, ts_ms) for a target's scrapes of a metric (one index
-//!          seek finds a target's last scrape in a minute), (metric, ts_ms, target)
-//!          for a metric's samples oldest first across targets, (ts_ms) for retention
+//! telemetry_core.series       one row per series, written once
+//!   id          BIGINT   key
+//!   target      TEXT     host:port it is scraped from
+//!   metric      TEXT     sample name (`mona_http_requests_total`, `…_bucket`)
+//!   labels      TEXT     JSON object, sorted by label name
+//!   created_ms  BIGINT   when it was first stored
+//! unique (target, metric, labels); index (metric, target)
+//!
+//! telemetry_core.scrapes      one row per scrape
+//!   id       BIGINT  key, growing with every scrape written
+//!   target   TEXT    host:port
+//!   ts_ms    BIGINT  scrape time, milliseconds since the Unix epoch
+//!   samples  BIGINT  samples the scrape held
+//! indexes: (target, ts_ms) for a target's scrapes in a window, (ts_ms) for retention
+//!
+//! telemetry_core.samples      one row per sample: about 27 bytes on SQLite
+//!   scrape_id  BIGINT  key, with series_id (SQLite: WITHOUT ROWID), so rows are
+//!   series_id  BIGINT  appended in scrape order and found by (scrape, series)
+//!   value      REAL    NULL stands for NaN on SQLite (PostgreSQL keeps NaN)
 //!
 //! telemetry_core.exemplars
-//!   target  TEXT    host:port the exemplar was scraped from
-//!   metric  TEXT    the sample it was on (`mona_http_request_duration_ms_bucket`)
-//!   series  TEXT    that sample's labels, JSON as `labels` above
-//!   labels  TEXT    the exemplar's own labels (`request_id`, `trace_id`), JSON
-//!   value   REAL    the exemplar's value (a latency bucket's: the duration); NULL: NaN
-//!   ts_ms   BIGINT  the exemplar's timestamp, else the scrape time
-//! indexes: (ts_ms) for retention and the API, (metric, ts_ms)
-//! rows: only exemplars that changed since the target's previous scrape (see
-//! [`Scrape::exemplars`]), in the scrape's transaction, under the same retention
+//!   series_id  BIGINT  the series it was on (a latency bucket, the error counter)
+//!   labels     TEXT    the exemplar's own labels (`request_id`, `trace_id`), JSON
+//!   value      REAL    the exemplar's value; NULL: not finite
+//!   ts_ms      BIGINT  the exemplar's timestamp, else the scrape time
+//! index: (ts_ms); rows: only exemplars that changed since the target's previous
+//! scrape (see [`Scrape::exemplars`]), under the same retention
+//!
+//! telemetry_core.metric_samples   a view with 0.1's columns, for SQL written
+//!   target, metric, labels,        against 0.1: the same rows, read through the
+//!   value, ts_ms                   three tables above
 //!
 //! telemetry_core.remote_write_cursor
 //!   remote      TEXT PRIMARY KEY  a remote-write endpoint (host:port/path)
-//!   last_id     BIGINT            the last sample row it has been sent (or dropped)
+//!   last_id     BIGINT            the last scrape it has been sent (or dropped)
 //!   updated_ms  BIGINT            when the cursor last moved
 //! ```
 //!
-//! Each row has an id that grows with every insert: SQLite's `rowid`, PostgreSQL's
-//! `id BIGSERIAL` (added to an existing table by the migration, with an index). One
-//! writer writes one scrape per transaction, so a scrape's rows have consecutive ids
-//! and a later scrape has higher ones: the remote-write sender reads the rows after
-//! its cursor ([`Store::rows_between`]) and saves the cursor once they are delivered,
-//! so a restart resumes where delivery stopped. (Two telemetry processes sharing one
-//! PostgreSQL database would interleave ids; give each its own database.)
+//! A scrape's id grows with every scrape written: the remote-write sender reads the
+//! samples of the scrapes after its cursor ([`Store::rows_between`]) and saves the
+//! cursor once they are delivered, so a restart resumes where delivery stopped.
+//! (Two telemetry processes sharing one PostgreSQL database would interleave ids;
+//! give each its own database.) A sample's type and its exposition timestamp are not
+//! stored (see [`crate::sample`]).
 //!
-//! The columns are those every deployment already has: a sample's type and its
-//! exposition timestamp are not stored (see [`crate::sample`]).
+//! The schema is versioned: the migrations under `migrations/sqlite` and
+//! `migrations/postgres` (`sqlx::migrate!`) run at start-up, each in a transaction;
+//! the first is 0.1's schema, the second moves 0.1's rows into the tables above,
+//! keeping every sample, exemplar and remote-write cursor.
 //!
-//! Migrations are idempotent statements run at start-up. Each scrape is written in
-//! one transaction, in multi-row inserts of [`ROWS_PER_INSERT`] rows; every value is
-//! a bound parameter.
+//! A scrape is written in bulk: its series' ids come from a bounded map in memory
+//! ([`MAX_CACHED_SERIES`]), new series are upserted in one statement, and its
+//! samples go in one statement (SQLite unpacks a JSON array) or one COPY
+//! (PostgreSQL). Every value is bound, never spliced into SQL.
 //!
 //! What the API reads is bounded in rows and time: each read has a `LIMIT`, runs on a
 //! read-only pool of [`READ_CONNECTIONS`] connections and under a statement timeout
@@ -58,14 +70,17 @@
 
 mod dashboard;
 mod read;
+mod series;
+mod write;
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use keviq_expfmt::MetricType;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{AnyPool, Connection, Executor};
 
 use crate::clock::epoch_ms;
 use crate::config::{DATABASE_URL_VAR, STATEMENT_TIMEOUT};
@@ -77,13 +92,18 @@ pub use self::read::{
     SampleQuery, StoredExemplar,
 };
 use self::read::{Reader, reader};
+pub use self::series::MAX_CACHED_SERIES;
+use self::series::SeriesCache;
+
+/// The SQLite schema's versions, applied in order at start-up.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+/// The PostgreSQL schema's versions, applied in order at start-up.
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 /// Attaches an SQLite file (`$1`) under the name every query uses.
 const ATTACH: &str = "ATTACH DATABASE $1 AS telemetry_core";
 /// How long an SQLite connection waits for another's lock before failing.
 const BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 5000";
 
-/// Rows per `INSERT` statement (5 parameters each, far below both backends' limits).
-pub const ROWS_PER_INSERT: usize = 500;
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -102,6 +122,9 @@ pub enum StoreError {
     /// The database refused or failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The schema could not be brought to this version.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
     /// A read ran past its statement timeout and was stopped.
     #[error("the statement ran longer than {0:?} and was stopped")]
     Timeout(Duration),
@@ -151,6 +174,9 @@ pub struct Store {
     reader: Reader,
     timeout: Duration,
     rows_read: Arc<AtomicU64>,
+    series: Arc<Mutex<SeriesCache>>,
+    /// PostgreSQL's native pool, for COPY (not offered through `Any`).
+    postgres: Option<PgPool>,
 }
 
 fn sqlite_path(url: &str) -> Option<&str> {
@@ -203,15 +229,26 @@ impl Store {
                 url.chars().filter(|c| !c.is_control()).take(100).collect(),
             ));
         };
+        let postgres = match backend {
+            Backend::Postgres => Some(
+                PgPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_lazy(url)?,
+            ),
+            Backend::Sqlite => None,
+        };
         let store = Self {
             pool,
             backend,
+            postgres,
             // Lazy: connected on the first read, after the migrations below.
             reader: reader(url)?,
             timeout: STATEMENT_TIMEOUT,
             rows_read: Arc::default(),
+            series: Arc::default(),
         };
-        store.migrate().await?;
+        store.migrate(url).await?;
         Ok(store)
     }
 
@@ -220,48 +257,22 @@ impl Store {
         self.backend
     }
 
-    async fn migrate(&self) -> Result<(), StoreError> {
-        let statements: &[&str] = match self.backend {
-            Backend::Sqlite => &[
-                "CREATE TABLE IF NOT EXISTS telemetry_core.metric_samples (
-                    target TEXT NOT NULL, metric TEXT NOT NULL, labels TEXT NOT NULL,
-                    value REAL, ts_ms INTEGER NOT NULL)",
-                "CREATE TABLE IF NOT EXISTS telemetry_core.remote_write_cursor (
-                    remote TEXT PRIMARY KEY, last_id INTEGER NOT NULL, updated_ms INTEGER NOT NULL)",
-                "CREATE INDEX IF NOT EXISTS telemetry_core.metric_samples_metric_target_ts
-                    ON metric_samples (metric, target, ts_ms)",
-                "CREATE INDEX IF NOT EXISTS telemetry_core.metric_samples_ts ON metric_samples (ts_ms)",
-                "CREATE INDEX IF NOT EXISTS telemetry_core.metric_samples_metric_ts_target
-                    ON metric_samples (metric, ts_ms, target)",
-                "CREATE TABLE IF NOT EXISTS telemetry_core.exemplars (
-                    target TEXT NOT NULL, metric TEXT NOT NULL, series TEXT NOT NULL,
-                    labels TEXT NOT NULL, value REAL, ts_ms INTEGER NOT NULL)",
-                "CREATE INDEX IF NOT EXISTS telemetry_core.exemplars_ts ON exemplars (ts_ms)",
-                "CREATE INDEX IF NOT EXISTS telemetry_core.exemplars_metric_ts ON exemplars (metric, ts_ms)",
-            ],
-            Backend::Postgres => &[
-                "CREATE SCHEMA IF NOT EXISTS telemetry_core",
-                "CREATE TABLE IF NOT EXISTS telemetry_core.metric_samples (
-                    target TEXT NOT NULL, metric TEXT NOT NULL, labels TEXT NOT NULL,
-                    value DOUBLE PRECISION, ts_ms BIGINT NOT NULL)",
-                "CREATE INDEX IF NOT EXISTS metric_samples_metric_target_ts
-                    ON telemetry_core.metric_samples (metric, target, ts_ms)",
-                "CREATE INDEX IF NOT EXISTS metric_samples_ts ON telemetry_core.metric_samples (ts_ms)",
-                "CREATE INDEX IF NOT EXISTS metric_samples_metric_ts_target
-                    ON telemetry_core.metric_samples (metric, ts_ms, target)",
-                "ALTER TABLE telemetry_core.metric_samples ADD COLUMN IF NOT EXISTS id BIGSERIAL",
-                "CREATE INDEX IF NOT EXISTS metric_samples_id ON telemetry_core.metric_samples (id)",
-                "CREATE TABLE IF NOT EXISTS telemetry_core.remote_write_cursor (
-                    remote TEXT PRIMARY KEY, last_id BIGINT NOT NULL, updated_ms BIGINT NOT NULL)",
-                "CREATE TABLE IF NOT EXISTS telemetry_core.exemplars (
-                    target TEXT NOT NULL, metric TEXT NOT NULL, series TEXT NOT NULL,
-                    labels TEXT NOT NULL, value DOUBLE PRECISION, ts_ms BIGINT NOT NULL)",
-                "CREATE INDEX IF NOT EXISTS exemplars_ts ON telemetry_core.exemplars (ts_ms)",
-                "CREATE INDEX IF NOT EXISTS exemplars_metric_ts ON telemetry_core.exemplars (metric, ts_ms)",
-            ],
-        };
-        for statement in statements {
-            self.pool.execute(*statement).await?;
+    /// Applies the migrations this database has not had, each in a transaction.
+    /// SQLite's run on a connection of their own whose main database is the file:
+    /// the pool's connections attach it once more as `telemetry_core`, and one
+    /// transaction writing through both names would wait on itself.
+    async fn migrate(&self, url: &str) -> Result<(), StoreError> {
+        match (self.backend, sqlite_path(url)) {
+            (Backend::Sqlite, Some(path)) => {
+                let mut conn =
+                    sqlx::AnyConnection::connect(&format!("sqlite://{path}?mode=rwc")).await?;
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute(BUSY_TIMEOUT).await?;
+                let applied = SQLITE_MIGRATIONS.run(&mut conn).await;
+                conn.close().await?;
+                applied?;
+            }
+            _ => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
     }
@@ -274,95 +285,21 @@ impl Store {
         Ok(self.write_with_id(scrape).await?.0)
     }
 
-    /// Writes one scrape's samples in one transaction; returns how many, and the id
-    /// of the last row (the previous last id when there were none).
-    ///
-    /// # Errors
-    /// The database failed; nothing of this scrape was written.
-    pub async fn write_with_id(&self, scrape: &Scrape) -> Result<(usize, i64), StoreError> {
-        let target = scrape.target.to_string();
-        let ts = epoch_ms(scrape.at);
-        let mut tx = self.pool.begin().await?;
-        for chunk in scrape.samples.chunks(ROWS_PER_INSERT) {
-            let sql = insert_sql(
-                "telemetry_core.metric_samples (target, metric, labels, value, ts_ms)",
-                5,
-                chunk.len(),
-            );
-            let mut query = sqlx::query(&sql);
-            for sample in chunk {
-                query = query
-                    .bind(target.clone())
-                    .bind(sample.name.clone())
-                    .bind(sample.labels.to_json())
-                    // SQLite stores NaN as NULL (read back as NaN); PostgreSQL keeps NaN.
-                    .bind(sample.value)
-                    .bind(ts);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        let last_id: i64 = if scrape.samples.is_empty() {
-            0
-        } else {
-            let sql = match self.backend {
-                Backend::Sqlite => "SELECT last_insert_rowid()",
-                Backend::Postgres => {
-                    "SELECT currval(pg_get_serial_sequence('telemetry_core.metric_samples', 'id'))"
-                }
-            };
-            sqlx::query_as::<_, (i64,)>(sql)
-                .fetch_one(&mut *tx)
-                .await?
-                .0
-        };
-        // After the samples' last id is read: SQLite's `last_insert_rowid` would
-        // otherwise be an exemplar's.
-        for chunk in scrape.exemplars.chunks(ROWS_PER_INSERT) {
-            let sql = insert_sql(
-                "telemetry_core.exemplars (target, metric, series, labels, value, ts_ms)",
-                6,
-                chunk.len(),
-            );
-            let mut query = sqlx::query(&sql);
-            for e in chunk {
-                query = query
-                    .bind(target.clone())
-                    .bind(e.metric.clone())
-                    .bind(e.series.to_json())
-                    .bind(e.labels.to_json())
-                    .bind(e.value)
-                    .bind(e.timestamp_ms.unwrap_or(ts));
-            }
-            query.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok((scrape.samples.len(), last_id))
-    }
-
-    /// The row id column: SQLite's `rowid`, PostgreSQL's `id`.
-    fn id_column(&self) -> &'static str {
-        match self.backend {
-            Backend::Sqlite => "rowid",
-            Backend::Postgres => "id",
-        }
-    }
-
-    /// The highest row id (0 for an empty table).
+    /// The highest scrape id (0 for an empty store).
     ///
     /// # Errors
     /// The database failed.
     pub async fn max_id(&self) -> Result<i64, StoreError> {
-        let sql = format!(
-            "SELECT CAST(COALESCE(MAX({}), 0) AS BIGINT) FROM telemetry_core.metric_samples",
-            self.id_column()
-        );
-        Ok(sqlx::query_as::<_, (i64,)>(&sql)
-            .fetch_one(&self.pool)
-            .await?
-            .0)
+        Ok(sqlx::query_as::<_, (i64,)>(
+            "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM telemetry_core.scrapes",
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .0)
     }
 
-    /// The rows with `after < id <= through`, by id, each with its id.
+    /// The samples of the scrapes with `after < id <= through`, by scrape id, each
+    /// with its scrape's id.
     ///
     /// # Errors
     /// The database failed.
@@ -371,10 +308,13 @@ impl Store {
         after: i64,
         through: i64,
     ) -> Result<Vec<(i64, StoredSample)>, StoreError> {
-        let id = self.id_column();
+        let join = self.join();
         let sql = format!(
-            "SELECT {id}, target, metric, labels, value, ts_ms FROM telemetry_core.metric_samples
-             WHERE {id} > $1 AND {id} <= $2 ORDER BY {id}"
+            "SELECT sc.id, sc.target, se.metric, se.labels, s.value, sc.ts_ms
+             FROM telemetry_core.scrapes sc
+             {join} telemetry_core.samples s ON s.scrape_id = sc.id
+             {join} telemetry_core.series se ON se.id = s.series_id
+             WHERE sc.id > $1 AND sc.id <= $2 ORDER BY sc.id"
         );
         let rows: Vec<(i64, String, String, String, Option<f64>, i64)> = sqlx::query_as(&sql)
             .bind(after)
@@ -389,23 +329,35 @@ impl Store {
             .collect())
     }
 
-    /// The scrapes stored after row `after`, oldest first, one per target and scrape
-    /// time: `(last row id, rows, bytes of metric and labels text, ts_ms)`.
+    /// The scrapes stored after scrape `after`, oldest first: `(scrape id, samples,
+    /// bytes of metric and labels text, ts_ms)`.
     ///
     /// # Errors
     /// The database failed.
     pub async fn scrapes_after(&self, after: i64) -> Result<Vec<(i64, i64, i64, i64)>, StoreError> {
-        let id = self.id_column();
+        let join = self.join();
         let sql = format!(
-            "SELECT CAST(MAX({id}) AS BIGINT), CAST(COUNT(*) AS BIGINT),
-                    CAST(SUM(LENGTH(metric) + LENGTH(labels)) AS BIGINT), ts_ms
-             FROM telemetry_core.metric_samples WHERE {id} > $1
-             GROUP BY target, ts_ms ORDER BY 1"
+            "SELECT sc.id, CAST(COUNT(*) AS BIGINT),
+                    CAST(SUM(LENGTH(se.metric) + LENGTH(se.labels)) AS BIGINT), sc.ts_ms
+             FROM telemetry_core.scrapes sc
+             {join} telemetry_core.samples s ON s.scrape_id = sc.id
+             {join} telemetry_core.series se ON se.id = s.series_id
+             WHERE sc.id > $1 GROUP BY sc.id, sc.ts_ms ORDER BY 1"
         );
         Ok(sqlx::query_as(&sql)
             .bind(after)
             .fetch_all(&self.pool)
             .await?)
+    }
+
+    /// The join that keeps the tables in the order written: SQLite's `CROSS JOIN`
+    /// (its planner then looks up each row of the left by key on the right);
+    /// PostgreSQL plans joins well by itself.
+    fn join(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "CROSS JOIN",
+            Backend::Postgres => "JOIN",
+        }
     }
 
     /// The saved cursor of a remote-write endpoint.
@@ -440,21 +392,34 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes samples and exemplars older than `cutoff`; returns how many samples.
+    /// Deletes samples and exemplars older than `cutoff`, with their scrapes; returns
+    /// how many samples. Samples go by their scrape's key, a range at the old end
+    /// of the table, so the live data is not rewritten.
     ///
     /// # Errors
     /// The database failed.
     pub async fn delete_older_than(&self, cutoff: SystemTime) -> Result<u64, StoreError> {
-        let result = sqlx::query("DELETE FROM telemetry_core.metric_samples WHERE ts_ms < $1")
-            .bind(epoch_ms(cutoff))
-            .execute(&self.pool)
+        let cutoff = epoch_ms(cutoff);
+        let mut tx = self.pool.begin().await?;
+        let result = sqlx::query(
+            "DELETE FROM telemetry_core.samples WHERE scrape_id IN
+                 (SELECT id FROM telemetry_core.scrapes WHERE ts_ms < $1)",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM telemetry_core.scrapes WHERE ts_ms < $1")
+            .bind(cutoff)
+            .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM telemetry_core.exemplars WHERE ts_ms < $1")
-            .bind(epoch_ms(cutoff))
-            .execute(&self.pool)
+            .bind(cutoff)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(result.rows_affected())
     }
+
     /// Number of stored exemplars.
     ///
     /// # Errors
@@ -471,30 +436,11 @@ impl Store {
     /// # Errors
     /// The database failed.
     pub async fn count(&self) -> Result<i64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM telemetry_core.metric_samples")
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM telemetry_core.samples")
             .fetch_one(&self.pool)
             .await?;
         Ok(n)
     }
-}
-
-/// `INSERT INTO {into} VALUES ($1, …), …`: `rows` rows of `columns` parameters.
-fn insert_sql(into: &str, columns: usize, rows: usize) -> String {
-    let mut sql = format!("INSERT INTO {into} VALUES ");
-    for row in 0..rows {
-        if row > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for column in 0..columns {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", row * columns + column + 1));
-        }
-        sql.push(')');
-    }
-    sql
 }
 
 fn stored(

@@ -175,13 +175,18 @@ impl Store {
     /// The database failed, or the read ran past its timeout.
     pub async fn exemplars(&self, q: &ExemplarQuery) -> Result<Vec<StoredExemplar>, StoreError> {
         let order = if q.by_value {
-            "value DESC, ts_ms DESC"
+            "e.value DESC, e.ts_ms DESC"
         } else {
-            "ts_ms DESC, value DESC"
+            "e.ts_ms DESC, e.value DESC"
         };
+        let join = self.join();
         let mut sql = Sql::new(
-            "SELECT target, metric, series, labels, value, ts_ms FROM telemetry_core.exemplars
-             WHERE ts_ms >= $1 AND ts_ms <= $2 AND (value IS NULL OR value >= $3)",
+            &format!(
+                "SELECT se.target, se.metric, se.labels, e.labels, e.value, e.ts_ms
+                 FROM telemetry_core.exemplars e
+                 {join} telemetry_core.series se ON se.id = e.series_id
+                 WHERE e.ts_ms >= $1 AND e.ts_ms <= $2 AND (e.value IS NULL OR e.value >= $3)"
+            ),
             vec![
                 Arg::Int(q.since_ms),
                 Arg::Int(q.until_ms),
@@ -189,12 +194,12 @@ impl Store {
             ],
         );
         if let Some(metric) = &q.metric {
-            sql.filter("metric = ", Arg::Text(metric.clone()));
+            sql.filter("se.metric = ", Arg::Text(metric.clone()));
         }
         // Every target of the service, bound one by one (a service has a few).
         if !q.targets.is_empty() {
             let list = sql.list(q.targets.iter().cloned().map(Arg::Text));
-            sql.text.push_str(&format!(" AND target IN ({list})"));
+            sql.text.push_str(&format!(" AND se.target IN ({list})"));
         }
         sql.text
             .push_str(&format!(" ORDER BY {order} LIMIT {}", q.limit.max(0)));
@@ -246,9 +251,17 @@ impl Store {
         {
             return Ok(Vec::new());
         }
+        // The scrapes of the range in time order, each joined to the metric's series
+        // of its target and then to the sample by key: oldest first without a sort.
+        let join = self.join();
         let mut sql = Sql::new(
-            "SELECT target, metric, labels, value, ts_ms FROM telemetry_core.metric_samples
-             WHERE metric = $1 AND ts_ms >= $2 AND ts_ms <= $3",
+            &format!(
+                "SELECT sc.target, se.metric, se.labels, s.value, sc.ts_ms
+                 FROM telemetry_core.scrapes sc
+                 {join} telemetry_core.series se ON se.target = sc.target AND se.metric = $1
+                 {join} telemetry_core.samples s ON s.scrape_id = sc.id AND s.series_id = se.id
+                 WHERE sc.ts_ms >= $2 AND sc.ts_ms <= $3"
+            ),
             vec![
                 Arg::Text(q.metric.clone()),
                 Arg::Int(q.since_ms),
@@ -256,7 +269,7 @@ impl Store {
             ],
         );
         if let Some(target) = &q.target {
-            sql.filter("target = ", Arg::Text(target.clone()));
+            sql.filter("sc.target = ", Arg::Text(target.clone()));
         }
         for m in matchers {
             let (expr, key) = self.label_lookup(&m.name);
@@ -265,8 +278,10 @@ impl Store {
             sql.text
                 .push_str(&format!(" AND {} = {value}", expr.replace("{key}", &key)));
         }
-        sql.text
-            .push_str(&format!(" ORDER BY ts_ms, target LIMIT {}", q.limit.max(0)));
+        sql.text.push_str(&format!(
+            " ORDER BY sc.ts_ms, sc.target LIMIT {}",
+            q.limit.max(0)
+        ));
         let rows: Vec<(String, String, String, Option<f64>, i64)> =
             self.read(&sql.text, &sql.args).await?;
         Ok(rows
@@ -284,10 +299,10 @@ impl Store {
     fn label_lookup(&self, name: &str) -> (&'static str, String) {
         match self.backend {
             Backend::Sqlite => (
-                "(CASE WHEN json_valid(labels) THEN json_extract(labels, {key}) END)",
+                "(CASE WHEN json_valid(se.labels) THEN json_extract(se.labels, {key}) END)",
                 format!("$.\"{name}\""),
             ),
-            Backend::Postgres => ("(labels::json ->> {key})", name.to_owned()),
+            Backend::Postgres => ("(se.labels::json ->> {key})", name.to_owned()),
         }
     }
 
