@@ -131,7 +131,7 @@ async fn check_api(url: &str, with_browser: bool) {
 
     let (status, services) =
         get_json(&format!("{base}/api/v1/services?window=600&history=1")).await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{services}");
     let s = &services["services"][0];
     // 30 requests to /work, and the first scrape's own GET /metrics (counted like any
     // route), averaged over the time since the target's first scrape (under the window).

@@ -4,8 +4,8 @@
 //! while the fleet's own telemetry service reports the same fifteen up.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use keviq_testkit::cdp;
 
 use keviq::axum::names::{REQUEST_ID_LABEL, TRUNCATION_MARK};
+use keviq_testkit::tsdb::get;
 use keviq_testkit::{KillOnDrop, terminate};
 use serde_json::Value;
 
@@ -90,24 +91,6 @@ fn committed_prometheus_config_is_the_generated_one() {
         .output()
         .unwrap_or_else(|e| panic!("cannot run promtool ({e}); install Debian's `prometheus`"));
     assert!(out.status.success(), "{out:?}");
-}
-
-/// A GET over HTTP/1.0 (no chunking, the server closes): status and body.
-fn get(addr: SocketAddr, path_and_query: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(
-        stream,
-        "GET {path_and_query} HTTP/1.0\r\nHost: {addr}\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    let status = head.split(' ').nth(1)?.parse().ok()?;
-    Some((status, body.to_owned()))
 }
 
 fn get_json(addr: SocketAddr, path_and_query: &str) -> Option<Value> {

@@ -167,27 +167,30 @@ impl Store {
         // SQLite would otherwise scan the metric's every row and probe the picks:
         // its `CROSS JOIN` keeps the picks outside, each joined by index.
         let join = self.join();
-        let (le, group) = match (by_bound, self.backend) {
-            (false, _) => ("NULL", ""),
-            (true, Backend::Sqlite) => (
-                "CASE WHEN json_valid(se.labels) THEN json_extract(se.labels, '$.le') END",
-                ", 3",
-            ),
-            (true, Backend::Postgres) => ("se.labels::json ->> 'le'", ", 3"),
+        // The bucket bound of each series, read once per series (NULL: no split).
+        let le = match (by_bound, self.backend) {
+            (false, _) => "CAST(NULL AS TEXT)",
+            (true, Backend::Sqlite) => {
+                "CASE WHEN json_valid(labels) THEN json_extract(labels, '$.le') END"
+            }
+            (true, Backend::Postgres) => "labels::json ->> 'le'",
         };
         // $1 metric, $2 until, $3 step, $4 slots, $5 since. The picks are scrapes
         // of the target that hold the metric; a slot without one picks NULL and
         // joins nothing.
         let holds_metric = format!(
-            "EXISTS (SELECT 1 FROM telemetry_core.series se
-                     {join} telemetry_core.samples s ON s.scrape_id = sc.id AND s.series_id = se.id
-                     WHERE se.target = t AND se.metric = $1)"
+            "EXISTS (SELECT 1 FROM ser
+                     {join} telemetry_core.samples s ON s.scrape_id = sc.id AND s.series_id = ser.id
+                     WHERE ser.st = t)"
         );
         sql.text = format!(
             "WITH RECURSIVE slots(k, hi) AS (
                  SELECT 0, CAST($2 AS BIGINT)
                  UNION ALL SELECT k + 1, hi - $3 FROM slots WHERE k + 1 < $4),
              targets(t) AS (VALUES {list}),
+             ser(id, st, le) AS MATERIALIZED (
+                 SELECT id, target, {le} FROM telemetry_core.series
+                 WHERE metric = $1 AND target IN (SELECT t FROM targets)),
              picks(t, id) AS (
                  SELECT t, (SELECT sc.id FROM telemetry_core.scrapes sc
                             WHERE sc.target = t AND sc.ts_ms > hi - $3 AND sc.ts_ms <= hi
@@ -200,13 +203,13 @@ impl Store {
                               AND {holds_metric}
                             ORDER BY sc.ts_ms LIMIT 1)
                  FROM targets)
-             SELECT p.t, sc.ts_ms, {le}, CAST(SUM(s.value) AS DOUBLE PRECISION)
+             SELECT p.t, sc.ts_ms, ser.le, CAST(SUM(s.value) AS DOUBLE PRECISION)
              FROM picks p
              {join} telemetry_core.scrapes sc ON sc.id = p.id
-             {join} telemetry_core.series se ON se.target = p.t AND se.metric = $1
-             {join} telemetry_core.samples s ON s.scrape_id = p.id AND s.series_id = se.id
+             {join} ser ON ser.st = p.t
+             {join} telemetry_core.samples s ON s.scrape_id = p.id AND s.series_id = ser.id
              WHERE s.value > -1e308 AND s.value < 1e308
-             GROUP BY 1, 2{group} ORDER BY 1, 2 LIMIT {}",
+             GROUP BY 1, 2, 3 ORDER BY 1, 2 LIMIT {}",
             cap + 1
         );
         let mut rows: Vec<(String, i64, Option<String>, f64)> =

@@ -251,16 +251,21 @@ impl Store {
         {
             return Ok(Vec::new());
         }
-        // The scrapes of the range in time order, each joined to the metric's series
-        // of its target and then to the sample by key: oldest first without a sort.
-        let join = self.join();
+        // The metric's matching series first, once (their labels read once, not per
+        // sample); then the scrapes of the range in time order, each joined to those
+        // series of its target and to the sample by key: oldest first, no sort.
+        // Materialized when label matchers read each series' JSON once; without
+        // them the series index serves the join directly.
+        let materialized = if matchers.is_empty() {
+            "NOT MATERIALIZED"
+        } else {
+            "MATERIALIZED"
+        };
         let mut sql = Sql::new(
             &format!(
-                "SELECT sc.target, se.metric, se.labels, s.value, sc.ts_ms
-                 FROM telemetry_core.scrapes sc
-                 {join} telemetry_core.series se ON se.target = sc.target AND se.metric = $1
-                 {join} telemetry_core.samples s ON s.scrape_id = sc.id AND s.series_id = se.id
-                 WHERE sc.ts_ms >= $2 AND sc.ts_ms <= $3"
+                "WITH m AS {materialized} (
+                 SELECT id, target, metric, labels FROM telemetry_core.series se
+                 WHERE metric = $1"
             ),
             vec![
                 Arg::Text(q.metric.clone()),
@@ -269,7 +274,7 @@ impl Store {
             ],
         );
         if let Some(target) = &q.target {
-            sql.filter("sc.target = ", Arg::Text(target.clone()));
+            sql.filter("se.target = ", Arg::Text(target.clone()));
         }
         for m in matchers {
             let (expr, key) = self.label_lookup(&m.name);
@@ -278,8 +283,16 @@ impl Store {
             sql.text
                 .push_str(&format!(" AND {} = {value}", expr.replace("{key}", &key)));
         }
+        let join = self.join();
         sql.text.push_str(&format!(
-            " ORDER BY sc.ts_ms, sc.target LIMIT {}",
+            ")
+             SELECT sc.target, m.metric, m.labels, s.value, sc.ts_ms
+             FROM telemetry_core.scrapes sc
+             {join} m ON m.target = sc.target
+             {join} telemetry_core.samples s ON s.scrape_id = sc.id AND s.series_id = m.id
+             WHERE sc.ts_ms >= $2 AND sc.ts_ms <= $3
+               AND sc.target IN (SELECT target FROM m)
+             ORDER BY sc.ts_ms, sc.target LIMIT {}",
             q.limit.max(0)
         ));
         let rows: Vec<(String, String, String, Option<f64>, i64)> =
