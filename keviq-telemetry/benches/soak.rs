@@ -9,6 +9,7 @@
 //! ```text
 //! cargo bench -p keviq-telemetry --bench soak
 //! SOAK_SERIES=990000 SOAK_SECONDS=30 cargo bench -p keviq-telemetry --bench soak
+//! SOAK_BUFFER_MIB=256 SOAK_SECONDS=60 cargo bench -p keviq-telemetry --bench soak
 //! ```
 
 use keviq_testkit::serve;
@@ -25,8 +26,11 @@ use axum::routing::get;
 
 use serve::serve;
 
-/// The bound the soak configures.
-const BUFFER_BYTES: u64 = 64 << 20;
+/// The bound the soak configures: `SOAK_BUFFER_MIB` MiB, 64 unless set (the
+/// service's own default is 256).
+fn buffer_bytes() -> u64 {
+    setting("SOAK_BUFFER_MIB", 64) << 20
+}
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -61,7 +65,7 @@ fn spawn(target: SocketAddr, db: &Path, listen: u16) -> Child {
         .env("SCRAPE_TARGETS", target.to_string())
         .env("SCRAPE_INTERVAL_SECONDS", "1")
         .env("TELEMETRY_SAMPLE_LIMIT", "0")
-        .env("TELEMETRY_BUFFER_BYTES", BUFFER_BYTES.to_string())
+        .env("TELEMETRY_BUFFER_BYTES", buffer_bytes().to_string())
         .env("TELEMETRY_DRAIN_SECONDS", "15")
         .env(
             "TELEMETRY_DATABASE_URL",
@@ -142,7 +146,7 @@ async fn soak() {
     let addr = target(series).await;
     println!(
         "target: {series} series; buffer bound {} MiB; {seconds} s at a 1 s interval into SQLite",
-        BUFFER_BYTES >> 20
+        buffer_bytes() >> 20
     );
 
     // SIGTERM after the soak.
@@ -189,7 +193,7 @@ async fn soak() {
     println!(
         "SIGTERM: exit {status} after {:.1} s; peak RSS {peak} MiB (bound {} MiB)\n{closing}\nrows in the store: {stored}; on disk {disk} bytes, {:.1} bytes a sample",
         stop.elapsed().as_secs_f64(),
-        BUFFER_BYTES >> 20,
+        buffer_bytes() >> 20,
         disk as f64 / stored.max(1) as f64
     );
     let _ = std::fs::remove_dir_all(&dir);
