@@ -100,7 +100,7 @@ fn main() {
         run(
             "PostgreSQL",
             &pg.url(),
-            "SELECT CAST(pg_total_relation_size('telemetry_core.samples')
+            "SELECT CAST(pg_total_relation_size('telemetry_core.scrape_values')
                        + pg_total_relation_size('telemetry_core.scrapes')
                        + pg_total_relation_size('telemetry_core.series') AS BIGINT)",
         )

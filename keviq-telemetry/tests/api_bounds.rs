@@ -167,13 +167,29 @@ impl Filler {
                 "INSERT INTO {p}scrapes (target, ts_ms, samples)
                  SELECT target, ts_ms, COUNT(*) FROM {stage} GROUP BY target, ts_ms"
             ),
-            format!(
-                "INSERT INTO {p}samples (scrape_id, series_id, value)
-                 SELECT sc.id, se.id, m.value FROM {stage} m
-                 JOIN {p}scrapes sc ON sc.target = m.target AND sc.ts_ms = m.ts_ms
-                 JOIN {p}series se
-                   ON se.target = m.target AND se.metric = m.metric AND se.labels = m.labels"
-            ),
+            // PostgreSQL keeps a scrape's samples as one row of arrays.
+            if p.is_empty() {
+                format!(
+                    "INSERT INTO samples (scrape_id, series_id, value)
+                     SELECT sc.id, se.id, m.value FROM {stage} m
+                     JOIN scrapes sc ON sc.target = m.target AND sc.ts_ms = m.ts_ms
+                     JOIN series se
+                       ON se.target = m.target AND se.metric = m.metric
+                      AND se.labels = m.labels"
+                )
+            } else {
+                format!(
+                    "INSERT INTO {p}scrape_values (scrape_id, series_ids, vals)
+                     SELECT sc.id, array_agg(se.id ORDER BY se.id),
+                            array_agg(m.value ORDER BY se.id)
+                     FROM {stage} m
+                     JOIN {p}scrapes sc ON sc.target = m.target AND sc.ts_ms = m.ts_ms
+                     JOIN {p}series se
+                       ON se.target = m.target AND se.metric = m.metric
+                      AND se.labels = m.labels
+                     GROUP BY sc.id"
+                )
+            },
             format!("DELETE FROM {stage}"),
         ];
         for sql in statements {
@@ -269,7 +285,8 @@ async fn check_bounds(url: &str) {
     filler.scrapes(OLDER, OLDER + RECENT).await;
 
     // The migrations move the existing rows into the series, scrapes and samples
-    // tables; `metric_samples` becomes a view of them.
+    // tables (on PostgreSQL `scrape_values`, one row per scrape, with `samples` a
+    // view of it); `metric_samples` becomes a view of them.
     let store = Store::connect(url).await.expect("store");
     let tables = match backend {
         Backend::Sqlite => {
@@ -279,9 +296,9 @@ async fn check_bounds(url: &str) {
         }
         Backend::Postgres => {
             "SELECT (SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'telemetry_core'
-                       AND tablename IN ('series', 'scrapes', 'samples'))
+                       AND tablename IN ('series', 'scrapes', 'scrape_values'))
                   + (SELECT COUNT(*) FROM pg_views WHERE schemaname = 'telemetry_core'
-                       AND viewname = 'metric_samples')"
+                       AND viewname IN ('samples', 'metric_samples')) - 1"
         }
     };
     assert_eq!(store.bounded_scalar(tables).await.expect("tables"), 4);

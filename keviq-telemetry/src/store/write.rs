@@ -1,6 +1,7 @@
 //! Writing a scrape: its series resolved to ids (from memory, else by one upsert for
-//! all new series), one row for the scrape, and one `(scrape, series, value)` row
-//! per sample, in bulk: SQLite unpacks one JSON array, PostgreSQL reads COPY text.
+//! all new series), one row for the scrape, and its samples in bulk: on SQLite one
+//! `(scrape, series, value)` row per sample, unpacked from one JSON array; on
+//! PostgreSQL one `scrape_values` row of two arrays, sent through COPY.
 
 use std::collections::HashMap;
 
@@ -44,11 +45,13 @@ impl Store {
                         .await?;
                     let mut copy = tx
                         .copy_in_raw(
-                            "COPY telemetry_core.samples (scrape_id, series_id, value) FROM STDIN",
+                            "COPY telemetry_core.scrape_values (scrape_id, series_ids, vals) \
+                             FROM STDIN",
                         )
                         .await?;
                     copy.send(samples.rows(scrape_id).into_bytes()).await?;
-                    (copy.finish().await?, scrape_id)
+                    copy.finish().await?;
+                    (u64::try_from(samples.count).unwrap_or(u64::MAX), scrape_id)
                 };
                 sqlx::query(
                     "INSERT INTO telemetry_core.exemplars (series_id, labels, value, ts_ms)
@@ -205,30 +208,29 @@ const INSERT_SCRAPE: &str = "INSERT INTO telemetry_core.scrapes (target, ts_ms, 
 
 /// A scrape's samples, each series once (its first value), ready for the database.
 struct SamplesText {
-    /// The rows with the scrape id left out: SQLite's `[series id, value]` JSON
-    /// elements, or PostgreSQL's COPY text lines `series id\tvalue`.
+    /// SQLite: the `[series id, value]` JSON elements. PostgreSQL: the series ids,
+    /// comma-separated.
     body: String,
+    /// PostgreSQL: the values, comma-separated, in the order of the ids.
+    values: String,
     count: usize,
     backend: Backend,
 }
 
 impl SamplesText {
-    /// The whole payload for scrape `scrape_id`: a JSON array for SQLite, COPY text
-    /// (`scrape\tseries\tvalue` lines) for PostgreSQL.
+    /// The whole payload for scrape `scrape_id`: a JSON array for SQLite; for
+    /// PostgreSQL one COPY text line, `scrape\t{series ids}\t{values}`.
     fn rows(&self, scrape_id: i64) -> String {
         match self.backend {
             Backend::Sqlite => format!("[{}]", self.body),
             Backend::Postgres => {
                 let mut id = itoa::Buffer::new();
-                let id = id.format(scrape_id);
-                let mut text = String::with_capacity(self.body.len() + self.count * (id.len() + 1));
-                for line in self.body.lines() {
-                    text.push_str(id);
-                    text.push('\t');
-                    text.push_str(line);
-                    text.push('\n');
-                }
-                text
+                format!(
+                    "{}\t{{{}}}\t{{{}}}\n",
+                    id.format(scrape_id),
+                    self.body,
+                    self.values
+                )
             }
         }
     }
@@ -236,9 +238,10 @@ impl SamplesText {
 
 /// The scrape's samples as the backend reads them in bulk. A value JSON cannot
 /// spell goes as SQLite reads it (JSON5's `NaN`, `Infinity`; SQLite stores NaN as
-/// NULL); COPY's text format spells them `NaN`, `Infinity`, `-Infinity` too.
+/// NULL); PostgreSQL's array text spells them `NaN`, `Infinity`, `-Infinity` too.
 fn samples_text(scrape: &Scrape, ids: &Ids<'_>, backend: Backend) -> SamplesText {
     let mut body = String::with_capacity(scrape.samples.len() * 24);
+    let mut values = String::new();
     let mut seen = std::collections::HashSet::with_capacity(scrape.samples.len());
     let mut ints = itoa::Buffer::new();
     let mut floats = ryu::Buffer::new();
@@ -270,16 +273,19 @@ fn samples_text(scrape: &Scrape, ids: &Ids<'_>, backend: Backend) -> SamplesText
                 body.push(']');
             }
             Backend::Postgres => {
+                if count > 0 {
+                    body.push(',');
+                    values.push(',');
+                }
                 body.push_str(ints.format(series));
-                body.push('\t');
-                body.push_str(value);
-                body.push('\n');
+                values.push_str(value);
             }
         }
         count += 1;
     }
     SamplesText {
         body,
+        values,
         count,
         backend,
     }
