@@ -12,19 +12,14 @@
 //! SOAK_BUFFER_MIB=256 SOAK_SECONDS=60 cargo bench -p keviq-telemetry --bench soak
 //! ```
 
-use keviq_testkit::serve;
+use keviq_testkit::process::status_kib;
+use keviq_testkit::serve::counter_target;
 use keviq_testkit::tsdb;
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-use axum::Router;
-use axum::routing::get;
-
-use serve::serve;
 
 /// The bound the soak configures: `SOAK_BUFFER_MIB` MiB, 64 unless set (the
 /// service's own default is 256).
@@ -37,26 +32,6 @@ fn setting(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A target of `series` distinct counter series (about 50 bytes a line).
-async fn target(series: u64) -> SocketAddr {
-    let mut text = String::from("# TYPE soak_requests_total counter\n");
-    for i in 0..series {
-        let _ = writeln!(
-            text,
-            "soak_requests_total{{path=\"/r/{i}\",status=\"200\"}} {i}"
-        );
-    }
-    let body = axum::body::Bytes::from(text);
-    let router = Router::new().route(
-        "/metrics",
-        get(move || {
-            let body = body.clone();
-            async move { ([("content-type", "text/plain; version=0.0.4")], body) }
-        }),
-    );
-    serve(router).await
 }
 
 fn spawn(target: SocketAddr, db: &Path, listen: u16) -> Child {
@@ -76,15 +51,6 @@ fn spawn(target: SocketAddr, db: &Path, listen: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("start keviq-telemetry")
-}
-
-fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// The service's own counters and gauges.
@@ -143,7 +109,7 @@ fn main() {
 async fn soak() {
     let series = setting("SOAK_SERIES", 100_000);
     let seconds = setting("SOAK_SECONDS", 120);
-    let addr = target(series).await;
+    let addr = counter_target(series).await;
     println!(
         "target: {series} series; buffer bound {} MiB; {seconds} s at a 1 s interval into SQLite",
         buffer_bytes() >> 20
