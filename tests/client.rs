@@ -96,10 +96,21 @@ async fn a_call_carries_the_request_id_and_the_trace_context() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(headers["x-request-id"], "abc-123");
-    assert_eq!(
-        body,
-        format!("x-request-id: abc-123\ntraceparent: {TRACEPARENT}\n")
-    );
+    // The same trace and flags; inventory's handler sees its own span's traceparent.
+    let sent = traceparent_in(&body);
+    assert!(body.starts_with("x-request-id: abc-123\n"), "{body}");
+    assert_eq!(sent.trace_id.to_string(), &TRACEPARENT[3..35]);
+    assert_ne!(sent.parent_id.to_string(), &TRACEPARENT[36..52]);
+    assert_eq!(sent.flags, 1);
+}
+
+/// The `traceparent` an echo of inventory's shows.
+fn traceparent_in(body: &str) -> keviq::trace_context::TraceParent {
+    let line = body
+        .lines()
+        .find_map(|l| l.strip_prefix("traceparent: "))
+        .expect("a traceparent line");
+    keviq::trace_context::TraceParent::parse(line.as_bytes()).expect("a valid traceparent")
 }
 
 #[tokio::test]
@@ -114,7 +125,12 @@ async fn a_generated_request_id_is_forwarded_too() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let generated = headers["x-request-id"].to_str().unwrap();
     assert_eq!(generated.len(), 36, "{generated}");
-    assert_eq!(body, format!("x-request-id: {generated}\ntraceparent: -\n"));
+    assert!(
+        body.starts_with(&format!("x-request-id: {generated}\n")),
+        "{body}"
+    );
+    // orders started a trace (sampled, random) and passed it on.
+    assert_eq!(traceparent_in(&body).flags, 3, "{body}");
 }
 
 #[tokio::test]
@@ -129,7 +145,12 @@ async fn outside_a_request_the_client_adds_nothing() {
     assert_eq!(status, StatusCode::OK);
     // The ID inventory generated itself, not one the client sent.
     let own = headers["x-request-id"].to_str().unwrap();
-    assert_eq!(body, format!("x-request-id: {own}\ntraceparent: -\n"));
+    assert!(
+        body.starts_with(&format!("x-request-id: {own}\n")),
+        "{body}"
+    );
+    // The trace inventory started itself.
+    assert_eq!(traceparent_in(&body).flags, 3, "{body}");
 }
 
 #[tokio::test]

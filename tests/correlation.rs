@@ -11,7 +11,7 @@ use axum::routing::get;
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use keviq::request_id::{self, ForwardRequestIdLayer};
-use keviq::trace_context::{self, TraceContext};
+use keviq::trace_context::{self, TraceContext, TraceParent};
 use serde_json::{Value, json};
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -82,11 +82,18 @@ async fn request_and_trace_ids_are_exemplars_of_latency_and_errors() {
         r#"mona_http_request_errors_total{method="GET",path="/fail"}"#,
     );
     assert_eq!(fail.len(), 1, "{text}");
+    // A request without a traceparent starts a trace: its exemplar has the new ID.
+    let (labels, rest) = fail[0].split_once("} ").expect("labels");
+    let trace = labels
+        .strip_prefix(r#"{request_id="ex-fail-1",trace_id=""#)
+        .and_then(|t| t.strip_suffix('"'))
+        .expect("a trace_id label");
     assert!(
-        fail[0].starts_with(r#"{request_id="ex-fail-1"} 1.0 "#),
+        trace.len() == 32 && trace.bytes().all(|b| b.is_ascii_hexdigit()),
         "{}",
         fail[0]
     );
+    assert!(rest.starts_with("1.0 "), "{}", fail[0]);
     // The request counter and the in-flight gauge carry none.
     assert!(exemplars(&text, "mona_http_requests_total").is_empty());
     assert!(exemplars(&text, "mona_http_requests_in_flight").is_empty());
@@ -231,7 +238,18 @@ async fn a_valid_traceparent_is_kept_forwarded_and_logged() {
     .await;
     let id = got["id"].as_str().expect("an ID").to_owned();
     assert_eq!(got["extension"], TRACE_ID);
-    assert_eq!(got["backend"]["traceparent"], TRACEPARENT);
+    // The call is a span of the frontend's: same trace and flags, a new parent-id.
+    let sent = got["backend"]["traceparent"]
+        .as_str()
+        .expect("a traceparent");
+    let parsed = TraceParent::parse(sent.as_bytes()).expect("valid");
+    assert_eq!(parsed.trace_id.to_string(), TRACE_ID);
+    assert_ne!(
+        &sent[36..52],
+        &TRACEPARENT[36..52],
+        "the parent-id is the caller's span"
+    );
+    assert_eq!(parsed.flags, 1);
     assert_eq!(
         got["backend"]["tracestate"],
         "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"
@@ -270,12 +288,22 @@ async fn invalid_traceparents_are_ignored_never_forwarded_nor_logged() {
         let (got, headers) =
             through_two_services(&[("traceparent", value), ("tracestate", "rojo=1")]).await;
         let id = got["id"].as_str().expect("an ID").to_owned();
-        assert_eq!(got["extension"], Value::Null, "{value}");
-        assert_eq!(got["traceparent_seen"], false, "{value}");
+        // A new trace: its own ID everywhere, the invalid value nowhere.
+        let trace = got["extension"].as_str().expect("a new trace").to_owned();
+        assert!(!value.contains(&trace), "{value}");
+        assert_eq!(
+            got["traceparent_seen"], true,
+            "the request names its own span"
+        );
         assert_eq!(got["tracestate_seen"], false, "{value}");
-        assert_eq!(got["backend"]["traceparent"], Value::Null, "{value}");
+        let sent = got["backend"]["traceparent"]
+            .as_str()
+            .expect("a traceparent");
+        let parsed = TraceParent::parse(sent.as_bytes()).expect("valid");
+        assert_eq!(parsed.trace_id.to_string(), trace);
+        assert_eq!(parsed.flags, 3, "sampled and random");
         assert_eq!(got["backend"]["tracestate"], Value::Null, "{value}");
-        assert_eq!(got["backend"]["current"], Value::Null, "{value}");
+        assert_eq!(got["backend"]["current"], trace.as_str(), "{value}");
         // The request ID still travels.
         assert_eq!(got["backend"]["x-request-id"], id.as_str());
         assert!(!headers.contains_key("traceparent"));
@@ -286,7 +314,7 @@ async fn invalid_traceparents_are_ignored_never_forwarded_nor_logged() {
             .collect();
         assert!(records.len() >= 2, "{records:?}");
         assert!(
-            records.iter().all(|r| r.get("trace_id").is_none()),
+            records.iter().all(|r| r["trace_id"] == trace.as_str()),
             "{records:?}"
         );
         // Logged in the layer, before the request's scope opens: by length only.
@@ -311,7 +339,10 @@ async fn an_invalid_tracestate_is_dropped_and_the_traceparent_kept() {
         ("tracestate", "Invalid Key=1"),
     ])
     .await;
-    assert_eq!(got["backend"]["traceparent"], TRACEPARENT);
+    let sent = got["backend"]["traceparent"]
+        .as_str()
+        .expect("a traceparent");
+    assert_eq!(&sent[3..35], TRACE_ID);
     assert_eq!(got["backend"]["tracestate"], Value::Null);
     assert_eq!(got["tracestate_seen"], false);
 }

@@ -177,7 +177,7 @@ where
         record.insert("level".into(), Value::from(meta.level().as_str()));
         record.insert("target".into(), Value::from(meta.target()));
         let scope = request_id::with_context(|c| {
-            let trace_id = c.trace.as_ref().map(|t| t.trace_id().to_string());
+            let trace_id = Some(c.trace.trace_id().to_string());
             (c.service, Value::from(c.id.as_str()), trace_id)
         });
         let (service, id, trace_id) = match scope {

@@ -403,7 +403,7 @@ fn client_hung_up(e: &axum::Error) -> bool {
 fn request_exemplar() -> Option<ExemplarLabels> {
     request_id::with_context(|c| {
         let mut hex = [0u8; 32];
-        let trace_id = c.trace.as_ref().map(|t| t.trace_id().hex(&mut hex));
+        let trace_id = Some(c.trace.trace_id().hex(&mut hex));
         let (labels, shortened) = fit(c.id.as_str(), trace_id);
         if shortened != Shortened::default() {
             shortened.count();

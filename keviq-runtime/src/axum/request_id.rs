@@ -3,8 +3,12 @@
 //!
 //! [`RequestIdLayer`] keeps a well-formed incoming `X-Request-ID` and otherwise
 //! generates a UUID (v4). A value is well-formed when it is 1 to [`MAX_LEN`] bytes of
-//! printable ASCII without spaces (`0x21..=0x7E`). A malformed value (CR/LF, control
-//! characters, NUL, non-ASCII, too long) is never echoed and never logged: only its
+//! ASCII letters, digits and `- _ . : + = @ /`: what UUIDs, ULIDs, base64 and the
+//! usual `prefix:id` or `service/id` forms are made of, and nothing that needs
+//! escaping in an OpenMetrics exemplar label, a JSON string or a log line (no quote,
+//! backslash, space or control character; a path segment of the telemetry API
+//! carries it percent-encoded). Anything else (quotes, spaces, CR/LF, NUL, non-ASCII,
+//! too long) is replaced by a fresh ID, never echoed and never logged: only its
 //! length is.
 //!
 //! The ID is then
@@ -117,9 +121,22 @@ impl fmt::Debug for RequestId {
     }
 }
 
-/// Printable ASCII without spaces, 1 to [`MAX_LEN`] bytes.
+/// 1 to [`MAX_LEN`] bytes of ASCII letters, digits and `- _ . : + = @ /`.
+///
+/// ```
+/// use keviq_runtime::axum::request_id::is_well_formed;
+/// assert!(is_well_formed(b"6f1c2a90-1d2e-4c1b-9d0a-55aa11bb22cc"));
+/// assert!(is_well_formed(b"Root=1-67891233-abcdef012345678912345678"));
+/// assert!(!is_well_formed(b"a\"b"));
+/// assert!(!is_well_formed(b"a b"));
+/// ```
 pub fn is_well_formed(value: &[u8]) -> bool {
-    !value.is_empty() && value.len() <= MAX_LEN && value.iter().all(|b| (0x21..=0x7e).contains(b))
+    !value.is_empty()
+        && value.len() <= MAX_LEN
+        && value.iter().all(|&b| {
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'-' | b'_' | b'.' | b':' | b'+' | b'=' | b'@' | b'/')
+        })
 }
 
 /// What the request's task knows about it.
@@ -127,7 +144,7 @@ pub fn is_well_formed(value: &[u8]) -> bool {
 pub(crate) struct RequestContext {
     pub(crate) id: RequestId,
     pub(crate) service: Option<&'static str>,
-    pub(crate) trace: Option<TraceContext>,
+    pub(crate) trace: TraceContext,
 }
 
 tokio::task_local! {
@@ -148,26 +165,46 @@ pub(crate) fn with_context<R>(f: impl FnOnce(&RequestContext) -> R) -> Option<R>
 /// `tokio::spawn(request_id::scope(id, work))`.
 ///
 /// The service name, and the trace context when `id` is the current request's, are
-/// taken from the scope `scope` is called in (not the one the future later runs in).
+/// taken from the scope `scope` is called in (not the one the future later runs in);
+/// for another ID the work is a new trace.
 pub fn scope<F: Future>(id: RequestId, future: F) -> impl Future<Output = F::Output> {
     let (service, trace) = with_context(|c| {
-        let trace = if c.id == id { c.trace.clone() } else { None };
+        let trace = (c.id == id).then(|| c.trace.clone());
         (c.service, trace)
     })
     .unwrap_or_default();
+    let trace = trace.unwrap_or_else(|| TraceContext::new_trace(true));
     CONTEXT.scope(RequestContext { id, service, trace }, future)
 }
 
 /// Assigns, scopes, logs and echoes request IDs. See the [module docs](self).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct RequestIdLayer {
     service: Option<&'static str>,
+    sample_new_traces: bool,
+}
+
+impl Default for RequestIdLayer {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl RequestIdLayer {
     /// The layer.
     pub const fn new() -> Self {
-        Self { service: None }
+        Self {
+            service: None,
+            sample_new_traces: true,
+        }
+    }
+
+    /// Whether a trace this layer starts (the request came without a valid
+    /// `traceparent`) is sampled: `true` unless set. A continued trace keeps the
+    /// caller's `sampled` flag either way.
+    pub const fn sample_new_traces(mut self, sampled: bool) -> Self {
+        self.sample_new_traces = sampled;
+        self
     }
 
     /// Also names the service in the request's scope (for the `service` field of
@@ -184,6 +221,7 @@ impl<S> tower_layer::Layer<S> for RequestIdLayer {
         SetRequestId {
             inner,
             service: self.service,
+            sample_new_traces: self.sample_new_traces,
         }
     }
 }
@@ -193,6 +231,7 @@ impl<S> tower_layer::Layer<S> for RequestIdLayer {
 pub struct SetRequestId<S> {
     inner: S,
     service: Option<&'static str>,
+    sample_new_traces: bool,
 }
 
 impl<S, B, ResBody> tower_service::Service<Request<B>> for SetRequestId<S>
@@ -228,15 +267,13 @@ where
                 "request",
                 request_id = id.as_str(),
                 trace_id = tracing::field::Empty,
+                span_id = tracing::field::Empty,
                 method = %req.method(),
                 uri = %req.uri().path(),
             )
         } else {
             tracing::Span::none()
         };
-        if let Some(context) = &trace.context {
-            span.record("trace_id", tracing::field::display(context.trace_id()));
-        }
         if let Some(len) = rejected_len {
             span.in_scope(|| tracing::debug!(len, "replaced a malformed X-Request-ID header"));
         }
@@ -244,12 +281,28 @@ where
         // their length is logged.
         if let Some(len) = trace.rejected_traceparent {
             span.in_scope(|| tracing::debug!(len, "ignored an invalid traceparent header"));
-            req.headers_mut().remove(TRACEPARENT);
-            req.headers_mut().remove(TRACESTATE);
         }
         if let Some(len) = trace.rejected_tracestate {
             span.in_scope(|| tracing::debug!(len, "ignored an invalid tracestate header"));
-            req.headers_mut().remove(TRACESTATE);
+        }
+        // Continued, or a new trace (whose tracestate, if any came, is dropped).
+        let context = trace
+            .context
+            .unwrap_or_else(|| TraceContext::new_trace(self.sample_new_traces));
+        span.record("trace_id", tracing::field::display(context.trace_id()));
+        span.record("span_id", tracing::field::display(context.span_id()));
+        // The request's trace headers now name this span: a handler that copies
+        // headers onto a call of its own passes this span on as the parent, and
+        // never an ignored value.
+        let headers = req.headers_mut();
+        headers.insert(TRACEPARENT, context.traceparent().header_value());
+        match context.tracestate() {
+            Some(state) => {
+                headers.insert(TRACESTATE, state.clone());
+            }
+            None => {
+                headers.remove(TRACESTATE);
+            }
         }
         if generated {
             req.headers_mut().insert(HEADER, id.0.clone());
@@ -258,13 +311,11 @@ where
         req.extensions_mut()
             .insert(tower_http::request_id::RequestId::new(id.0.clone()));
         req.extensions_mut().insert(id.clone());
-        if let Some(context) = &trace.context {
-            req.extensions_mut().insert(context.clone());
-        }
+        req.extensions_mut().insert(context.clone());
         let context = RequestContext {
             id: id.clone(),
             service: self.service,
-            trace: trace.context,
+            trace: context,
         };
         let inner = CONTEXT.scope(context, self.inner.call(req).instrument(span));
         SetRequestIdFuture {
@@ -362,9 +413,7 @@ where
             if !headers.contains_key(&HEADER) {
                 headers.insert(HEADER, c.id.0.clone());
             }
-            if let Some(trace) = &c.trace {
-                trace.inject(headers);
-            }
+            c.trace.inject(headers);
         });
         self.inner.call(req)
     }

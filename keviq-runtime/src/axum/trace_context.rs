@@ -1,39 +1,56 @@
-//! W3C Trace Context (<https://www.w3.org/TR/trace-context/>): a valid incoming
-//! `traceparent` (with its `tracestate`) is kept for the request and forwarded on
-//! its outgoing calls; an invalid one is ignored.
+//! W3C Trace Context (<https://www.w3.org/TR/trace-context-2/>, the Level 2 draft):
+//! keviq takes part in the caller's trace. Every request a keviq service handles is
+//! a span of its own, and every call it makes through
+//! [`ForwardRequestIdLayer`](super::ForwardRequestIdLayer) is a client span, whose ID
+//! the callee receives as its parent.
 //!
-//! keviq is not a tracer: it passes the caller's trace context through unchanged,
-//! as the specification allows a pass-through service to (it does not start spans
-//! or mint parent IDs). What it adds is correlation: the trace ID is a field of
-//! every JSON log line of the request (`trace_id`) and, with the request ID, the
-//! exemplar of the request's latency bucket.
+//! [`RequestIdLayer`](super::RequestIdLayer) reads the headers:
+//! - a valid `traceparent` is continued: its trace ID is kept, its `parent-id` is
+//!   this span's parent, its `sampled` and `random` flags are kept;
+//! - a missing or invalid one starts a new trace: a random 16-byte trace ID, the
+//!   `random` flag set, and the `sampled` flag set unless the layer was built with
+//!   [`RequestIdLayer::sample_new_traces(false)`](super::RequestIdLayer::sample_new_traces);
+//!   the request's `tracestate` is then dropped;
+//! - in both cases the request gets a fresh random span ID.
 //!
-//! [`RequestIdLayer`](super::RequestIdLayer) reads the headers; the context is then
+//! The context is then
 //! 1. in the request's extensions as a [`TraceContext`], and available to any code
 //!    of the request's task through [`current`];
-//! 2. forwarded by [`ForwardRequestIdLayer`](super::ForwardRequestIdLayer), with
-//!    `X-Request-ID`, on outgoing requests that carry no `traceparent` of their own;
-//! 3. the `trace_id` field of the `request` span and of keviq's JSON log lines.
+//! 2. sent on every outgoing call through `ForwardRequestIdLayer` (with
+//!    `X-Request-ID`), as `00-<trace id>-<client span id>-<flags>` with a new span ID
+//!    per call, unless the outgoing request has a `traceparent` of its own;
+//! 3. the `trace_id` and `span_id` fields of the `request` span and of keviq's JSON
+//!    log lines, and the `trace_id` of the request's exemplar.
 //!
 //! # What is valid
 //!
 //! `traceparent` is `version-trace_id-parent_id-flags` in lowercase hex (2, 32, 16
-//! and 2 digits). It is ignored when the version is `ff` or not hex, a field has the
+//! and 2 digits). It is invalid when the version is `ff` or not hex, a field has the
 //! wrong length or an upper-case or non-hex digit, the trace ID or the parent ID is
 //! all zeros, a version `00` value has anything after the flags, or the request has
-//! two `traceparent` headers. A higher version is read as the specification says
-//! (its first four fields, then the end or a `-`) and forwarded as version `00` with
-//! only the `sampled` flag. Spaces and tabs around the value are allowed.
+//! more than one `traceparent` header. A higher version is read as the
+//! specification says (its first four fields, then the end or a `-`); what goes on
+//! is always version `00`. Only the flags the specification defines (`sampled`,
+//! `random`) are kept; the others are sent as zero. Spaces and tabs around the value
+//! are allowed.
 //!
-//! `tracestate` is kept opaque but bounded: the values of every `tracestate` header
-//! joined with `,`, at most [`MAX_TRACESTATE_LEN`] bytes, at most
-//! [`MAX_TRACESTATE_MEMBERS`] list members, each `key=value` with the
-//! specification's key and value grammar and no key twice. Anything else drops the
-//! whole `tracestate` (the `traceparent` is still kept); without a valid
-//! `traceparent` it is never read.
+//! `tracestate` (the values of every `tracestate` header, joined with `,`) is kept
+//! only with a continued `traceparent`, and only when every list member is
+//! `key=value` with Level 2's grammar: a key of 1 to 256 characters, a lowercase
+//! letter or a digit, then lowercase letters, digits and `_ - * / @`; a value of 1 to
+//! 256 printable ASCII characters but `,` and `=`, not ending in a space. Empty
+//! members are allowed and not forwarded; a key given twice is kept twice, as it
+//! came. More than [`MAX_TRACESTATE_MEMBERS`] members, or any invalid member, drops
+//! the whole `tracestate` (the `traceparent` is still continued). Beyond
+//! [`MAX_TRACESTATE_LEN`] characters, whole members are removed as the
+//! specification says: first those longer than 128 characters, then from the right.
 //!
 //! An ignored header is removed from the request, so no handler forwards it by
 //! copying headers, and is never echoed nor logged: only its length is, at `DEBUG`.
+//!
+//! Trace and span IDs come from the same thread-local generator as request IDs
+//! (uuid's `fast-rng`): a trace ID's right-most 7 bytes, which the `random` flag
+//! speaks for, are all random.
 
 use std::fmt;
 
@@ -45,11 +62,20 @@ use super::request_id;
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 /// The `tracestate` header.
 pub const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
-/// The longest `tracestate` kept, in bytes (all headers joined): the length the
-/// specification asks every vendor to propagate.
+/// The longest `tracestate` forwarded, in characters (members joined with `,`): the
+/// length the specification asks every vendor to propagate at least.
 pub const MAX_TRACESTATE_LEN: usize = 512;
 /// The most list members a kept `tracestate` has (the specification's limit).
 pub const MAX_TRACESTATE_MEMBERS: usize = 32;
+/// Members longer than this are the first removed when a `tracestate` is too long.
+const LONG_MEMBER: usize = 128;
+
+/// `trace-flags` bit: the caller may have recorded the trace.
+pub const SAMPLED: u8 = 0x01;
+/// `trace-flags` bit (Level 2): the trace ID's right-most 7 bytes are random.
+pub const RANDOM: u8 = 0x02;
+/// The flags this version knows; the others go on as zero.
+const KNOWN_FLAGS: u8 = SAMPLED | RANDOM;
 
 /// The length of a version `00` `traceparent`.
 const TRACEPARENT_LEN: usize = 55;
@@ -58,11 +84,21 @@ const TRACEPARENT_LEN: usize = 55;
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TraceId([u8; 16]);
 
-/// The ID of the caller's span (`parent-id`): 8 bytes, never all zeros.
+/// A span ID (the `parent-id` of a `traceparent`): 8 bytes, never all zeros; shown
+/// as 16 lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ParentId([u8; 8]);
+pub struct SpanId([u8; 8]);
+
+/// The name 0.1 gave [`SpanId`], the ID of the caller's span.
+pub type ParentId = SpanId;
 
 impl TraceId {
+    /// A new random trace ID (all 16 bytes but uuid v4's six fixed bits, none of
+    /// them in the right-most 7 bytes).
+    pub fn random() -> Self {
+        Self(uuid::Uuid::new_v4().into_bytes())
+    }
+
     /// The 16 bytes.
     pub const fn to_bytes(self) -> [u8; 16] {
         self.0
@@ -74,10 +110,23 @@ impl TraceId {
     }
 }
 
-impl ParentId {
+impl SpanId {
+    /// A new random span ID (never zero: uuid v4's version bits are in it).
+    pub fn random() -> Self {
+        let bytes = uuid::Uuid::new_v4().into_bytes();
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&bytes[..8]);
+        Self(id)
+    }
+
     /// The 8 bytes.
     pub const fn to_bytes(self) -> [u8; 8] {
         self.0
+    }
+
+    /// The 16 lowercase hex digits, written into `buf`.
+    pub fn hex<'b>(&self, buf: &'b mut [u8; 16]) -> &'b str {
+        encode_hex(&self.0, buf)
     }
 }
 
@@ -93,15 +142,15 @@ impl fmt::Debug for TraceId {
     }
 }
 
-impl fmt::Display for ParentId {
+impl fmt::Display for SpanId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(encode_hex(&self.0, &mut [0; 16]))
+        f.write_str(self.hex(&mut [0; 16]))
     }
 }
 
-impl fmt::Debug for ParentId {
+impl fmt::Debug for SpanId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ParentId({self})")
+        write!(f, "SpanId({self})")
     }
 }
 
@@ -110,9 +159,9 @@ impl fmt::Debug for ParentId {
 pub struct TraceParent {
     /// The trace the request belongs to.
     pub trace_id: TraceId,
-    /// The caller's span.
-    pub parent_id: ParentId,
-    /// `trace-flags` (bit 0: sampled).
+    /// The sender's span.
+    pub parent_id: SpanId,
+    /// `trace-flags`: [`SAMPLED`], [`RANDOM`]; other bits are read as zero.
     pub flags: u8,
 }
 
@@ -149,15 +198,14 @@ impl TraceParent {
         }
         Some(Self {
             trace_id: TraceId(trace_id),
-            parent_id: ParentId(parent_id),
-            // Only `sampled` means the same in every version.
-            flags: if version == 0 { flags } else { flags & 1 },
+            parent_id: SpanId(parent_id),
+            flags: flags & KNOWN_FLAGS,
         })
     }
 
-    /// Whether the caller sampled (recorded) the trace.
+    /// Whether the sender sampled (recorded) the trace.
     pub fn sampled(&self) -> bool {
-        self.flags & 1 == 1
+        self.flags & SAMPLED != 0
     }
 
     /// The version `00` header value: `00-<trace_id>-<parent_id>-<flags>`.
@@ -173,17 +221,21 @@ impl TraceParent {
     }
 }
 
-/// The trace context a request came with: its `traceparent` and, if valid, its
-/// `tracestate`.
+/// The trace context of a request: its trace, its own span, the caller's span if
+/// the trace was continued, the flags and the `tracestate` to pass on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceContext {
-    parent: TraceParent,
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent_id: Option<SpanId>,
+    flags: u8,
     tracestate: Option<HeaderValue>,
 }
 
 /// What the request's headers hold.
 #[derive(Debug)]
 pub(crate) struct Extracted {
+    /// The continued trace, if the request had a valid `traceparent`.
     pub(crate) context: Option<TraceContext>,
     /// Length of an ignored `traceparent` (all of them, when there are several).
     pub(crate) rejected_traceparent: Option<usize>,
@@ -192,45 +244,98 @@ pub(crate) struct Extracted {
 }
 
 impl TraceContext {
-    /// The trace context of `headers`, if they hold a valid `traceparent`.
+    /// The context that continues the trace of `headers`, if they hold a valid
+    /// `traceparent`: its trace, the sender's span as parent, a new span ID.
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
         extract(headers).context
     }
 
+    /// A new trace: a random trace ID, a random span ID, the `random` flag, and
+    /// `sampled` if asked.
+    ///
+    /// ```
+    /// use keviq_runtime::axum::trace_context::{RANDOM, SAMPLED, TraceContext};
+    /// let t = TraceContext::new_trace(true);
+    /// assert_eq!(t.flags(), SAMPLED | RANDOM);
+    /// assert!(t.parent_id().is_none());
+    /// ```
+    pub fn new_trace(sampled: bool) -> Self {
+        Self {
+            trace_id: TraceId::random(),
+            span_id: SpanId::random(),
+            parent_id: None,
+            flags: RANDOM | if sampled { SAMPLED } else { 0 },
+            tracestate: None,
+        }
+    }
+
     /// The trace ID.
     pub fn trace_id(&self) -> TraceId {
-        self.parent.trace_id
+        self.trace_id
     }
 
-    /// The parsed `traceparent`.
-    pub fn traceparent(&self) -> &TraceParent {
-        &self.parent
+    /// This request's own span.
+    pub fn span_id(&self) -> SpanId {
+        self.span_id
     }
 
-    /// The `tracestate` kept with it (the headers' values joined with `,`).
+    /// The caller's span, when the trace was continued.
+    pub fn parent_id(&self) -> Option<SpanId> {
+        self.parent_id
+    }
+
+    /// `trace-flags` as sent on ([`SAMPLED`], [`RANDOM`]).
+    pub fn flags(&self) -> u8 {
+        self.flags
+    }
+
+    /// Whether the trace is sampled.
+    pub fn sampled(&self) -> bool {
+        self.flags & SAMPLED != 0
+    }
+
+    /// The `traceparent` naming this request's span: what a call made for it carries
+    /// when it is not a span of its own.
+    pub fn traceparent(&self) -> TraceParent {
+        self.child(self.span_id)
+    }
+
+    /// The `traceparent` of a call made as span `span_id` of this trace.
+    pub fn child(&self, span_id: SpanId) -> TraceParent {
+        TraceParent {
+            trace_id: self.trace_id,
+            parent_id: span_id,
+            flags: self.flags,
+        }
+    }
+
+    /// The `tracestate` passed on (valid members joined with `,`).
     pub fn tracestate(&self) -> Option<&HeaderValue> {
         self.tracestate.as_ref()
     }
 
-    /// Sets `traceparent` and `tracestate` on an outgoing request that has no
-    /// `traceparent` of its own (and keeps its own `tracestate` if it has one).
-    pub fn inject(&self, headers: &mut HeaderMap) {
+    /// Starts a client span on an outgoing request that has no `traceparent` of its
+    /// own: sets `traceparent` with a new span ID, and `tracestate` unless the
+    /// request has its own; returns the new span's ID (`None`: the request's own
+    /// `traceparent` was left alone).
+    pub fn inject(&self, headers: &mut HeaderMap) -> Option<SpanId> {
         if headers.contains_key(TRACEPARENT) {
-            return;
+            return None;
         }
-        headers.insert(TRACEPARENT, self.parent.header_value());
+        let span = SpanId::random();
+        headers.insert(TRACEPARENT, self.child(span).header_value());
         if let Some(state) = &self.tracestate
             && !headers.contains_key(TRACESTATE)
         {
             headers.insert(TRACESTATE, state.clone());
         }
+        Some(span)
     }
 }
 
-/// The trace context of the request the current task is handling, if it came with
-/// one.
+/// The trace context of the request the current task is handling.
 pub fn current() -> Option<TraceContext> {
-    request_id::with_context(|c| c.trace.clone()).flatten()
+    request_id::with_context(|c| c.trace.clone())
 }
 
 /// Reads both headers, remembering what was ignored.
@@ -247,7 +352,7 @@ pub(crate) fn extract(headers: &HeaderMap) -> Extracted {
     let mut several = false;
     for other in values {
         several = true;
-        len += other.len();
+        len = len.saturating_add(other.len());
     }
     let parent = if several {
         None
@@ -266,87 +371,82 @@ pub(crate) fn extract(headers: &HeaderMap) -> Extracted {
         Err(len) => (None, Some(len)),
     };
     Extracted {
-        context: Some(TraceContext { parent, tracestate }),
+        context: Some(TraceContext {
+            trace_id: parent.trace_id,
+            span_id: SpanId::random(),
+            parent_id: Some(parent.parent_id),
+            flags: parent.flags,
+            tracestate,
+        }),
         rejected_traceparent: None,
         rejected_tracestate,
     }
 }
 
-/// The `tracestate` headers joined, if valid and not empty; `Err(length)` if invalid.
+/// The `tracestate` to pass on: the headers' valid members joined with `,`, cut to
+/// [`MAX_TRACESTATE_LEN`] by whole members; `Ok(None)` when there is none;
+/// `Err(length)` when a member is invalid or there are too many.
 fn tracestate(headers: &HeaderMap) -> Result<Option<HeaderValue>, usize> {
-    let mut values = headers.get_all(TRACESTATE).iter();
-    let Some(first) = values.next() else {
+    let values = headers.get_all(TRACESTATE);
+    let len = values
+        .iter()
+        .fold(0usize, |n, v| n.saturating_add(v.len() + 1));
+    if values.iter().next().is_none() {
         return Ok(None);
-    };
-    let mut joined: Option<Vec<u8>> = None;
-    let mut len = first.len();
-    for more in values {
-        len += 1 + more.len();
-        // Beyond the bound the value is dropped anyway: stop copying.
-        if len <= MAX_TRACESTATE_LEN {
-            let buf = joined.get_or_insert_with(|| first.as_bytes().to_vec());
-            buf.push(b',');
-            buf.extend_from_slice(more.as_bytes());
-        }
     }
-    if len > MAX_TRACESTATE_LEN {
-        return Err(len);
-    }
-    let bytes = joined.as_deref().unwrap_or(first.as_bytes());
-    match members(bytes) {
-        None => Err(len),
-        Some(0) => Ok(None),
-        Some(_) => Ok(Some(match joined {
-            Some(buf) => HeaderValue::from_bytes(&buf).map_err(|_| len)?,
-            None => first.clone(),
-        })),
-    }
-}
-
-/// The number of list members of a valid `tracestate`, or `None` if it is invalid.
-/// Empty members (`a=1,,b=2`) are allowed and not counted.
-fn members(value: &[u8]) -> Option<usize> {
-    let mut keys: [&[u8]; MAX_TRACESTATE_MEMBERS] = [&[]; MAX_TRACESTATE_MEMBERS];
-    let mut count = 0;
-    for member in value.split(|&b| b == b',') {
-        let member = trim_ows(member);
-        if member.is_empty() {
-            continue;
-        }
-        if count == MAX_TRACESTATE_MEMBERS {
-            return None;
-        }
-        let eq = member.iter().position(|&b| b == b'=')?;
-        let (key, value) = (&member[..eq], &member[eq + 1..]);
-        if !valid_key(key) || !valid_value(value) || keys[..count].contains(&key) {
-            return None;
-        }
-        keys[count] = key;
-        count += 1;
-    }
-    Some(count)
-}
-
-/// `simple-key = lcalpha 0*255(keychar)`, or
-/// `tenant-id "@" system-id` with `tenant-id = (lcalpha / DIGIT) 0*240(keychar)` and
-/// `system-id = lcalpha 0*13(keychar)`.
-fn valid_key(key: &[u8]) -> bool {
-    fn keychar(b: &u8) -> bool {
-        b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'*' | b'/')
-    }
-    fn part(s: &[u8], max: usize, digit_first: bool) -> bool {
-        match s.first() {
-            Some(first) => {
-                s.len() <= max
-                    && (first.is_ascii_lowercase() || (digit_first && first.is_ascii_digit()))
-                    && s.iter().all(keychar)
+    let mut members: Vec<&[u8]> = Vec::new();
+    for value in values.iter() {
+        for member in value.as_bytes().split(|&b| b == b',') {
+            let member = trim_ows(member);
+            if member.is_empty() {
+                continue;
             }
-            None => false,
+            if members.len() == MAX_TRACESTATE_MEMBERS || !valid_member(member) {
+                return Err(len);
+            }
+            members.push(member);
         }
     }
-    match key.iter().position(|&b| b == b'@') {
-        None => part(key, 256, false),
-        Some(at) => part(&key[..at], 241, true) && part(&key[at + 1..], 14, false),
+    let joined = |members: &[&[u8]]| {
+        members.iter().map(|m| m.len()).sum::<usize>() + members.len().saturating_sub(1)
+    };
+    // Too long: members over 128 characters go first, then from the right.
+    while joined(&members) > MAX_TRACESTATE_LEN {
+        match members.iter().rposition(|m| m.len() > LONG_MEMBER) {
+            Some(long) => members.remove(long),
+            None => members.pop().unwrap_or_default(),
+        };
+    }
+    if members.is_empty() {
+        return Ok(None);
+    }
+    HeaderValue::from_bytes(&members.join(&b","[..]))
+        .map(Some)
+        .map_err(|_| len)
+}
+
+/// `key "=" value` with Level 2's key grammar.
+fn valid_member(member: &[u8]) -> bool {
+    match member.iter().position(|&b| b == b'=') {
+        Some(eq) => valid_key(&member[..eq]) && valid_value(&member[eq + 1..]),
+        None => false,
+    }
+}
+
+/// `key = (lcalpha / DIGIT) 0*255(keychar)`, `keychar = lcalpha / DIGIT / "_" / "-"
+/// / "*" / "/" / "@"` (Level 2; Level 1's `tenant@system` keys are among them).
+fn valid_key(key: &[u8]) -> bool {
+    match key.split_first() {
+        Some((first, rest)) => {
+            key.len() <= 256
+                && (first.is_ascii_lowercase() || first.is_ascii_digit())
+                && rest.iter().all(|b| {
+                    b.is_ascii_lowercase()
+                        || b.is_ascii_digit()
+                        || matches!(b, b'_' | b'-' | b'*' | b'/' | b'@')
+                })
+        }
+        None => false,
     }
 }
 
@@ -486,11 +586,37 @@ mod tests {
         for case in [
             "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09",
             "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09-what-the-future",
+            "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
         ] {
             let p = parse(case).unwrap();
-            assert_eq!(p.flags, 1, "only `sampled` is known across versions");
+            assert_eq!(p.flags, SAMPLED, "{case}: unknown flags go on as zero");
             assert_eq!(p.header_value(), VALID);
         }
+        // Shorter than 55 characters, upper case, zero IDs: a new trace.
+        for case in [
+            "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",
+            "cc-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "cc-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        ] {
+            assert_eq!(parse(case), None, "{case}");
+        }
+    }
+
+    #[test]
+    fn only_the_known_flags_are_kept() {
+        let flags = |f: &str| {
+            parse(&format!(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{f}"
+            ))
+            .unwrap()
+            .flags
+        };
+        assert_eq!(flags("00"), 0);
+        assert_eq!(flags("01"), SAMPLED);
+        assert_eq!(flags("02"), RANDOM);
+        assert_eq!(flags("03"), SAMPLED | RANDOM);
+        assert_eq!(flags("ff"), SAMPLED | RANDOM);
+        assert_eq!(flags("fc"), 0);
     }
 
     fn headers(pairs: &[(&HeaderName, &str)]) -> HeaderMap {
@@ -501,6 +627,54 @@ mod tests {
         map
     }
 
+    fn state(values: &[&str]) -> Option<String> {
+        let mut map = headers(&[(&TRACEPARENT, VALID)]);
+        for v in values {
+            map.append(TRACESTATE, HeaderValue::from_bytes(v.as_bytes()).unwrap());
+        }
+        let got = extract(&map);
+        let context = got.context.expect("the traceparent is still continued");
+        context.tracestate().map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn a_continued_trace_is_a_new_span_of_the_same_trace() {
+        let got = TraceContext::from_headers(&headers(&[(&TRACEPARENT, VALID)])).unwrap();
+        assert_eq!(
+            got.trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(got.parent_id().unwrap().to_string(), "00f067aa0ba902b7");
+        assert_ne!(got.span_id(), got.parent_id().unwrap());
+        assert_eq!(got.flags(), SAMPLED);
+        // What a call made for it carries: this span as the parent.
+        let own = got.traceparent();
+        assert_eq!(own.trace_id, got.trace_id());
+        assert_eq!(own.parent_id, got.span_id());
+        // Random and unsampled are kept as they came.
+        let random = TraceContext::from_headers(&headers(&[(
+            &TRACEPARENT,
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02",
+        )]))
+        .unwrap();
+        assert_eq!(random.flags(), RANDOM);
+    }
+
+    #[test]
+    fn a_new_trace_is_random_and_sampled_unless_asked_otherwise() {
+        let a = TraceContext::new_trace(true);
+        let b = TraceContext::new_trace(false);
+        assert_ne!(a.trace_id(), b.trace_id());
+        assert_ne!(a.span_id(), b.span_id());
+        assert_ne!(a.trace_id().to_bytes(), [0; 16]);
+        assert_eq!(a.flags(), SAMPLED | RANDOM);
+        assert_eq!(b.flags(), RANDOM);
+        assert_eq!(a.parent_id(), None);
+        assert_eq!(a.tracestate(), None);
+        let value = a.traceparent().header_value();
+        assert_eq!(parse(value.to_str().unwrap()), Some(a.traceparent()));
+    }
+
     #[test]
     fn two_traceparents_are_refused() {
         let got = extract(&headers(&[(&TRACEPARENT, VALID), (&TRACEPARENT, VALID)]));
@@ -509,70 +683,123 @@ mod tests {
     }
 
     #[test]
-    fn tracestate_is_kept_joined_and_bounded() {
-        let got = TraceContext::from_headers(&headers(&[
-            (&TRACEPARENT, VALID),
-            (&TRACESTATE, "rojo=00f067aa0ba902b7"),
-            (&TRACESTATE, "congo=t61rcWkgMzE, tenant1@vendor=x y"),
-        ]))
-        .unwrap();
+    fn tracestate_members_are_joined_and_kept_in_order() {
         assert_eq!(
-            got.tracestate().unwrap(),
-            "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE, tenant1@vendor=x y"
+            state(&[
+                "rojo=00f067aa0ba902b7",
+                "congo=t61rcWkgMzE, tenant1@vendor=x y"
+            ])
+            .as_deref(),
+            Some("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE,tenant1@vendor=x y")
         );
+        // Empty members and optional white space are not forwarded.
+        assert_eq!(state(&["a=1,,b=2"]).as_deref(), Some("a=1,b=2"));
+        assert_eq!(
+            state(&["foo=1 \t , \t bar=2,\tbaz=3"]).as_deref(),
+            Some("foo=1,bar=2,baz=3")
+        );
+        assert_eq!(state(&["foo=1", ""]).as_deref(), Some("foo=1"));
+        assert_eq!(state(&["", "foo=1"]).as_deref(), Some("foo=1"));
+        assert_eq!(state(&[" , "]), None);
+        // A value's leading spaces are part of it.
+        assert_eq!(state(&["k=  v"]).as_deref(), Some("k=  v"));
+        // A key twice is kept as it came.
+        assert_eq!(state(&["foo=1,foo=2"]).as_deref(), Some("foo=1,foo=2"));
+        assert_eq!(state(&["foo=1", "foo=1"]).as_deref(), Some("foo=1,foo=1"));
+    }
 
-        let single = headers(&[(&TRACEPARENT, VALID), (&TRACESTATE, "a=1,,b=2")]);
-        assert_eq!(
-            TraceContext::from_headers(&single)
-                .unwrap()
-                .tracestate()
-                .unwrap(),
-            "a=1,,b=2"
-        );
-        // Empty: nothing to forward.
-        let empty = headers(&[(&TRACEPARENT, VALID), (&TRACESTATE, " , ")]);
-        assert_eq!(
-            TraceContext::from_headers(&empty).unwrap().tracestate(),
-            None
-        );
+    #[test]
+    fn level_2_keys_are_accepted() {
+        let all_chars = "abcdefghijklmnopqrstuvwxyz0123456789_-*/";
+        let value: String = (0x20u8..=0x7e)
+            .filter(|&b| b != b',' && b != b'=')
+            .map(char::from)
+            .collect();
+        for key in [
+            "foo@",
+            "foo@@bar",
+            "foo@bar@baz",
+            "1abc",
+            all_chars,
+            &format!("{all_chars}@a-z0-9_-*/"),
+            &"z".repeat(256),
+            &format!("{}@{}", "t".repeat(241), "v".repeat(14)),
+            &format!("{}@v", "t".repeat(242)),
+            &format!("t@{}", "v".repeat(15)),
+        ] {
+            assert_eq!(
+                state(&["foo=1", &format!("{key}={value}")])
+                    .as_deref()
+                    .map(|s| s.len()),
+                // Within 512 characters unless the key is long.
+                Some("foo=1,".len() + key.len() + 1 + value.len())
+                    .filter(|&n| n <= MAX_TRACESTATE_LEN)
+                    .or(Some(5)),
+                "{key}"
+            );
+        }
+    }
 
+    #[test]
+    fn an_invalid_member_or_too_many_drop_the_whole_tracestate() {
         let members = |n: usize| {
-            (0..n)
-                .map(|i| format!("k{i}=v"))
+            (1..=n)
+                .map(|i| format!("bar{i:02}={i:02}"))
                 .collect::<Vec<_>>()
                 .join(",")
         };
-        let ok = headers(&[(&TRACEPARENT, VALID), (&TRACESTATE, &members(32))]);
-        assert!(
-            TraceContext::from_headers(&ok)
-                .unwrap()
-                .tracestate()
-                .is_some()
+        assert_eq!(
+            state(&[&members(32)]).map(|s| s.split(',').count()),
+            Some(32)
         );
-        let too_many = members(33);
-        let too_long = format!("k={}", "v".repeat(256)) + &format!(",j={}", "v".repeat(256));
         for bad in [
-            too_many.as_str(),
-            too_long.as_str(),
+            members(33).as_str(),
             "novalue",
             "=v",
-            "Upper=v",
-            "1abc=v",
-            "a=b=c",
-            "a=1,a=2",
-            "a=",
+            "@foo=1,bar=2",
+            "foo =1",
+            "FOO=1",
+            "foo.bar=1",
+            "foo=bar=baz",
+            "foo=,bar=3",
+            "a=\tb",
             "a=\u{e9}",
+            &format!("{}=1", "z".repeat(257)),
             &format!("k={}", "v".repeat(257)),
-            "tenant@Vendor=v",
-            "tenant@vendorislongerthan14=v",
-            "@vendor=v",
-            "tenant@=v",
         ] {
-            let got = extract(&headers(&[(&TRACEPARENT, VALID), (&TRACESTATE, bad)]));
-            let context = got.context.expect("the traceparent is still kept");
+            let got = extract(&headers(&[
+                (&TRACEPARENT, VALID),
+                (&TRACESTATE, "foo=1"),
+                (&TRACESTATE, bad),
+            ]));
+            let context = got.context.expect("the traceparent is still continued");
             assert_eq!(context.tracestate(), None, "{bad:?}");
             assert!(got.rejected_tracestate.is_some(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_long_tracestate_loses_whole_members_long_ones_first() {
+        let long = format!("long={}", "x".repeat(200));
+        let short = (0..30)
+            .map(|i| format!("k{i:02}=vvvvvvvvvvv"))
+            .collect::<Vec<_>>();
+        // 30 × 15 + 29 commas = 479 characters, then a 205-character member.
+        let mut all = short.clone();
+        all.insert(3, long.clone());
+        let got = state(&[&all.join(",")]).unwrap();
+        assert_eq!(got, short.join(","), "the long member goes first");
+        // Without long members: from the right.
+        let many = (0..32)
+            .map(|i| format!("k{i:02}={}", "v".repeat(20)))
+            .collect::<Vec<_>>();
+        let got = state(&[&many.join(",")]).unwrap();
+        assert!(got.len() <= MAX_TRACESTATE_LEN);
+        assert!(
+            many.join(",").starts_with(&got),
+            "members dropped from the right"
+        );
+        assert_eq!(got.split(',').count(), 20);
     }
 
     #[test]
@@ -585,19 +812,57 @@ mod tests {
     }
 
     #[test]
-    fn inject_never_overrides_the_callers_own_headers() {
+    fn every_call_is_a_new_client_span() {
         let context =
             TraceContext::from_headers(&headers(&[(&TRACEPARENT, VALID), (&TRACESTATE, "a=1")]))
                 .unwrap();
-        let mut out = HeaderMap::new();
-        context.inject(&mut out);
-        assert_eq!(out[&TRACEPARENT], VALID);
-        assert_eq!(out[&TRACESTATE], "a=1");
+        let mut spans = Vec::new();
+        for _ in 0..3 {
+            let mut out = HeaderMap::new();
+            let span = context.inject(&mut out).expect("a client span");
+            let sent = parse(out[&TRACEPARENT].to_str().unwrap()).unwrap();
+            assert_eq!(sent.trace_id, context.trace_id());
+            assert_eq!(sent.parent_id, span);
+            assert_eq!(sent.flags, SAMPLED);
+            assert_eq!(out[&TRACESTATE], "a=1");
+            spans.push(span);
+        }
+        spans.sort_by_key(|s| s.to_bytes());
+        spans.dedup();
+        assert_eq!(spans.len(), 3);
 
+        // A request with a traceparent of its own is left alone.
         let own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
         let mut out = headers(&[(&TRACEPARENT, own)]);
-        context.inject(&mut out);
+        assert_eq!(context.inject(&mut out), None);
         assert_eq!(out[&TRACEPARENT], own);
         assert!(!out.contains_key(&TRACESTATE));
+    }
+
+    #[test]
+    fn hostile_headers_are_refused_without_panic() {
+        let mut many = HeaderMap::new();
+        for _ in 0..100 {
+            many.append(TRACEPARENT, HeaderValue::from_static(VALID));
+        }
+        assert!(extract(&many).context.is_none());
+        let huge = (0..5_000)
+            .map(|i| format!("k{i}=vvvvvvvvvv"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert!(huge.len() > 64 * 1024);
+        assert_eq!(state(&[&huge]), None);
+        let bytes: Vec<u8> = (0u8..=255)
+            .filter(|&b| b != b'\r' && b != b'\n' && b != 0)
+            .collect();
+        for value in [&bytes[..], "00-\u{e9}".as_bytes(), &[b'0'; 70_000][..]] {
+            if let Ok(value) = HeaderValue::from_bytes(value) {
+                let mut map = HeaderMap::new();
+                map.insert(TRACEPARENT, value.clone());
+                map.insert(TRACESTATE, value);
+                let got = extract(&map);
+                assert!(got.context.is_none());
+            }
+        }
     }
 }
