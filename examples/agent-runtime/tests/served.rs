@@ -204,3 +204,47 @@ async fn agent_runtime_example_serves_an_exposition_the_reference_tools_accept()
             .any(|s| s.starts_with("mona_agent_invocations_total{} "))
     );
 }
+
+/// Request IDs a client may send that would need escaping (a quote, a backslash, a
+/// space, non-ASCII) are replaced by fresh ones, so the exemplars that carry them
+/// parse with Python's OpenMetrics parser, and the text format with promtool.
+#[tokio::test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs promtool and prometheus_client: run with `--features system-tests` (scripts/test does)"
+)]
+async fn hostile_request_ids_never_reach_an_exemplar() {
+    let addr = serve(agent_runtime::app(agent_runtime::Simulated)).await;
+    let hostile: [&[u8]; 5] = [b"a\"b", b"zz\"\\", b"a b", "caf\u{e9}".as_bytes(), b"a,b}"];
+    for id in hostile {
+        let req = Request::post(format!("http://{addr}/api/v1/invocations"))
+            .header("content-type", "application/json")
+            .header("x-request-id", http::HeaderValue::from_bytes(id).unwrap())
+            .body(Full::from(r#"{"budget": 3, "turns": 5}"#))
+            .unwrap();
+        let (status, headers, _) = send(req).await;
+        assert_eq!(status, StatusCode::OK);
+        let replaced = headers["x-request-id"].to_str().unwrap();
+        assert_eq!(replaced.len(), 36, "a fresh UUID, not {id:?}");
+    }
+    let req = Request::get(format!("http://{addr}/metrics"))
+        .header("accept", "application/openmetrics-text; version=1.0.0")
+        .body(Full::default())
+        .unwrap();
+    let (status, _, body) = send(req).await;
+    assert_eq!(status, StatusCode::OK);
+    let openmetrics = String::from_utf8(body).unwrap();
+    assert!(openmetrics.contains("# {request_id=\""), "{openmetrics}");
+    assert!(
+        !openmetrics.contains("\\\""),
+        "no escaped quote: {openmetrics}"
+    );
+    let samples = support::python_samples(&openmetrics, true);
+    assert!(
+        samples
+            .iter()
+            .any(|s| s.starts_with("mona_http_request_duration_ms_bucket{"))
+    );
+    let (_, _, text) = send(get_req(format!("http://{addr}/metrics"))).await;
+    support::assert_promtool_accepts(&String::from_utf8(text).unwrap());
+}
