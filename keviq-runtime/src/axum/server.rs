@@ -57,6 +57,12 @@ pub struct ServeOptions {
     pub max_connections: usize,
 }
 
+/// The most header fields a request may have (hyper's default is 100): a proxy
+/// chain's and a tracer's headers beside a client that repeats one (a hundred
+/// `traceparent` headers are refused by keviq, not by the server). More is
+/// answered `431 Request Header Fields Too Large`.
+pub const MAX_HEADERS: usize = 256;
+
 /// `KEVIQ_HEADER_READ_TIMEOUT_SECONDS`: [`ServeOptions::header_read_timeout`].
 pub const HEADER_READ_TIMEOUT_VAR: &str = "KEVIQ_HEADER_READ_TIMEOUT_SECONDS";
 /// `KEVIQ_BODY_TIMEOUT_SECONDS`: [`ServeOptions::body_timeout`].
@@ -182,7 +188,8 @@ pub async fn serve_with(
             let mut builder = http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
-                .header_read_timeout(header_read_timeout);
+                .header_read_timeout(header_read_timeout)
+                .max_headers(MAX_HEADERS);
             let conn = builder.serve_connection(TokioIo::new(stream), hyper_service);
             let mut conn = std::pin::pin!(conn.with_upgrades());
             tokio::select! {
