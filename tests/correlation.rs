@@ -375,3 +375,64 @@ async fn spawned_work_keeps_the_trace_context_through_scope() {
     let body = res.into_body().collect().await.expect("body").to_bytes();
     assert_eq!(body, TRACE_ID);
 }
+
+/// Each hop writes a span line; together they form one tree: the frontend's server
+/// span under the caller's, its client span under it, the backend's server span
+/// under the client span.
+#[tokio::test]
+async fn every_hop_writes_a_span_line_and_the_lines_form_a_tree() {
+    logs();
+    let (got, _) = through_two_services(&[("traceparent", TRACEPARENT)]).await;
+    let id = got["id"].as_str().expect("an ID").to_owned();
+    let spans: Vec<Value> = log_records()
+        .into_iter()
+        .filter(|r| r["request_id"] == id.as_str() && r["target"] == "keviq::span")
+        .collect();
+    let find = |service: &str, kind: &str| {
+        spans
+            .iter()
+            .find(|r| r["service"] == service && r["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} span of {service}: {spans:?}"))
+            .clone()
+    };
+    let front = find("trace-frontend", "server");
+    let call = find("trace-frontend", "client");
+    let back = find("trace-backend", "server");
+    assert_eq!(front["parent_span_id"], &TRACEPARENT[36..52]);
+    assert_eq!(call["parent_span_id"], front["span_id"]);
+    assert_eq!(back["parent_span_id"], call["span_id"]);
+    for span in [&front, &call, &back] {
+        assert_eq!(span["trace_id"], TRACE_ID, "{span}");
+        assert_eq!(span["message"], "span");
+        assert!(
+            span["duration_ms"].as_f64().is_some_and(|d| d >= 0.0),
+            "{span}"
+        );
+        assert!(
+            span["start_ms"]
+                .as_u64()
+                .is_some_and(|s| s > 1_600_000_000_000),
+            "{span}"
+        );
+        assert_eq!(span["status"], 200, "{span}");
+        assert_eq!(span["method"], "GET", "{span}");
+    }
+    assert_eq!(front["route"], "/call");
+    assert_eq!(back["route"], "/echo");
+    assert_eq!(call["path"], "/echo");
+    assert!(
+        call["peer"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("127.0.0.1:")),
+        "{call}"
+    );
+    // The call returned before the frontend answered.
+    let end = |s: &Value| s["start_ms"].as_f64().unwrap() + s["duration_ms"].as_f64().unwrap();
+    assert!(end(&call) <= end(&front) + 1.0);
+    // The handler's own lines name the request's span.
+    let handler_line = log_records()
+        .into_iter()
+        .find(|r| r["request_id"] == id.as_str() && r["message"] == "trace frontend calling")
+        .expect("the handler's line");
+    assert_eq!(handler_line["span_id"], front["span_id"]);
+}

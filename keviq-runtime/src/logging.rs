@@ -177,11 +177,14 @@ where
         record.insert("level".into(), Value::from(meta.level().as_str()));
         record.insert("target".into(), Value::from(meta.target()));
         let scope = request_id::with_context(|c| {
-            let trace_id = Some(c.trace.trace_id().to_string());
-            (c.service, Value::from(c.id.as_str()), trace_id)
+            let trace = (
+                c.trace.trace_id().to_string(),
+                c.trace.span_id().to_string(),
+            );
+            (c.service, Value::from(c.id.as_str()), Some(trace))
         });
-        let (service, id, trace_id) = match scope {
-            Some((service, id, trace_id)) => (service, Some(id), trace_id),
+        let (service, id, trace) = match scope {
+            Some((service, id, trace)) => (service, Some(id), trace),
             None => (None, None, None),
         };
         record.insert(
@@ -191,8 +194,10 @@ where
         if let Some(id) = id {
             record.insert("request_id".into(), id);
         }
-        if let Some(trace_id) = trace_id {
+        // The request's span; a span line's own fields (a call's span) replace it.
+        if let Some((trace_id, span_id)) = trace {
             record.insert("trace_id".into(), Value::from(trace_id));
+            record.insert("span_id".into(), Value::from(span_id));
         }
         event.record(&mut Fields(&mut record));
         // serde_json escapes control characters, so no field can break the line.

@@ -3,7 +3,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    keviq::logging::init("trace-context-test");
+    keviq::logging::init("trace-context-test")?;
     keviq::axum::serve(trace_context_service::app()).await?;
     Ok(())
 }

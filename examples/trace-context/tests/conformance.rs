@@ -51,7 +51,7 @@ async fn harness() -> (SocketAddr, Seen) {
                         traceparents: values("traceparent"),
                         tracestates: values("tracestate"),
                     };
-                    seen.lock().unwrap().insert(scope, callback);
+                    seen.lock().expect("harness lock").insert(scope, callback);
                     axum::Json(serde_json::Value::Null)
                 },
             ),
@@ -70,8 +70,10 @@ struct Suite {
 impl Suite {
     async fn start() -> Self {
         // keviq's own server, as `keviq::axum::serve` runs it.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let service = listener.local_addr().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let service = listener.local_addr().expect("address");
         tokio::spawn(keviq::axum::serve_listener(
             listener,
             trace_context_service::app(),
@@ -95,7 +97,7 @@ impl Suite {
                 serde_json::json!({"url": format!("http://{}/s{scope}.{i}", self.harness), "arguments": []})
             })
             .collect();
-        let body = serde_json::to_string(&urls).unwrap();
+        let body = serde_json::to_string(&urls).expect("JSON");
         let mut request = format!(
             "POST /test HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
             self.service,
@@ -115,9 +117,9 @@ impl Suite {
             response
         })
         .await
-        .unwrap();
+        .expect("the request task");
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-        let seen = self.seen.lock().unwrap();
+        let seen = self.seen.lock().expect("harness lock");
         (0..calls)
             .map(|i| {
                 seen.get(&format!("s{scope}.{i}"))
@@ -153,7 +155,7 @@ fn traceparent(callback: &Callback) -> (String, String, u8) {
     (
         fields[1].to_owned(),
         fields[2].to_owned(),
-        u8::from_str_radix(fields[3], 16).unwrap(),
+        u8::from_str_radix(fields[3], 16).expect("hex flags"),
     )
 }
 

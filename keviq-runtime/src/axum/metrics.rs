@@ -16,6 +16,7 @@ use http_body::Frame;
 
 use super::names::{REQUEST_ID_LABEL, TRACE_ID_LABEL, TRUNCATION_MARK};
 use super::request_id;
+use super::span_record;
 use crate::exemplar::ExemplarLabels;
 use crate::label::HttpMethod;
 use crate::metric::{DEFAULT_MS_BUCKETS, LabeledCounter, LabeledHistogram};
@@ -319,6 +320,18 @@ impl Recording {
             }
         }
         http.in_flight.dec();
+        if span_record::enabled() {
+            request_id::with_context(|c| {
+                span_record::server(
+                    c.trace.span_id(),
+                    c.trace.parent_id(),
+                    method.as_str(),
+                    path,
+                    status.as_u16(),
+                    ms,
+                );
+            });
+        }
     }
 }
 

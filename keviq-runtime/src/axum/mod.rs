@@ -13,6 +13,7 @@ pub mod request_id;
 mod serve;
 mod server;
 mod service;
+pub mod span_record;
 pub mod trace_context;
 
 pub use client::{Client, client};
@@ -27,7 +28,8 @@ pub use serve::{
     serve_or, shutdown_signal,
 };
 pub use server::{
-    BODY_TIMEOUT_VAR, HEADER_READ_TIMEOUT_VAR, MAX_CONNECTIONS_VAR, ServeOptions, serve_with,
+    BODY_TIMEOUT_VAR, HEADER_READ_TIMEOUT_VAR, MAX_CONNECTIONS_VAR, MAX_HEADERS, ServeOptions,
+    serve_with,
 };
 /// For `logging`'s panic hook.
 pub(crate) use service::{PANICS_LOGGED, adding_metrics_route};

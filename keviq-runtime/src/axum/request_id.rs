@@ -64,6 +64,7 @@ use http::{HeaderName, HeaderValue, Request, Response};
 use tokio::task::futures::TaskLocalFuture;
 use tracing::instrument::{Instrument, Instrumented};
 
+use super::span_record::{self, ClientSpan, ClientSpanFuture};
 use super::trace_context::{self, TRACEPARENT, TRACESTATE, TraceContext};
 
 /// The header: `x-request-id`.
@@ -395,27 +396,31 @@ pub struct ForwardRequestId<S> {
     inner: S,
 }
 
-impl<S, B> tower_service::Service<Request<B>> for ForwardRequestId<S>
+impl<S, B, ResBody> tower_service::Service<Request<B>> for ForwardRequestId<S>
 where
-    S: tower_service::Service<Request<B>>,
+    S: tower_service::Service<Request<B>, Response = Response<ResBody>>,
+    S::Error: fmt::Display,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = ClientSpanFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        with_context(|c| {
+        let span = with_context(|c| {
             let headers = req.headers_mut();
             if !headers.contains_key(&HEADER) {
                 headers.insert(HEADER, c.id.0.clone());
             }
-            c.trace.inject(headers);
-        });
-        self.inner.call(req)
+            let call = c.trace.inject(headers)?;
+            span_record::enabled()
+                .then(|| ClientSpan::start(call, c.trace.span_id(), req.method(), req.uri()))
+        })
+        .flatten();
+        ClientSpanFuture::new(self.inner.call(req), span)
     }
 }
 
