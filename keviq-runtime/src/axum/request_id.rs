@@ -292,11 +292,14 @@ where
             .unwrap_or_else(|| TraceContext::new_trace(self.sample_new_traces));
         span.record("trace_id", tracing::field::display(context.trace_id()));
         span.record("span_id", tracing::field::display(context.span_id()));
-        // The request's trace headers now name this span: a handler that copies
-        // headers onto a call of its own passes this span on as the parent, and
-        // never an ignored value.
+        // Trace headers that came with the request now name this span (a handler
+        // that copies headers onto a call of its own passes this span on as the
+        // parent), or are gone when they were ignored; a request without any gets
+        // none (keviq's client adds them to its calls).
         let headers = req.headers_mut();
-        headers.insert(TRACEPARENT, context.traceparent().header_value());
+        if headers.contains_key(TRACEPARENT) {
+            headers.insert(TRACEPARENT, context.traceparent().header_value());
+        }
         match context.tracestate() {
             Some(state) => {
                 headers.insert(TRACESTATE, state.clone());

@@ -45,8 +45,10 @@
 //! [`MAX_TRACESTATE_LEN`] characters, whole members are removed as the
 //! specification says: first those longer than 128 characters, then from the right.
 //!
-//! An ignored header is removed from the request, so no handler forwards it by
-//! copying headers, and is never echoed nor logged: only its length is, at `DEBUG`.
+//! A `traceparent` the request came with is replaced, in the request's headers, by
+//! this span's (so a handler that copies headers onto a call passes this span on
+//! as the parent); a `tracestate` by the one kept, or removed. An ignored value is
+//! never forwarded, echoed nor logged: only its length is, at `DEBUG`.
 //!
 //! Trace and span IDs come from the same thread-local generator as request IDs
 //! (uuid's `fast-rng`): a trace ID's right-most 7 bytes, which the `random` flag
