@@ -280,34 +280,23 @@ where
         }
         // Ignored trace headers leave the request, so no handler forwards them; only
         // their length is logged.
+        // Ignored trace headers leave the request, so no handler forwards them; only
+        // their length is logged.
         if let Some(len) = trace.rejected_traceparent {
             span.in_scope(|| tracing::debug!(len, "ignored an invalid traceparent header"));
+            req.headers_mut().remove(TRACEPARENT);
+            req.headers_mut().remove(TRACESTATE);
         }
         if let Some(len) = trace.rejected_tracestate {
             span.in_scope(|| tracing::debug!(len, "ignored an invalid tracestate header"));
+            req.headers_mut().remove(TRACESTATE);
         }
-        // Continued, or a new trace (whose tracestate, if any came, is dropped).
+        // Continued, or a new trace.
         let context = trace
             .context
             .unwrap_or_else(|| TraceContext::new_trace(self.sample_new_traces));
         span.record("trace_id", tracing::field::display(context.trace_id()));
         span.record("span_id", tracing::field::display(context.span_id()));
-        // Trace headers that came with the request now name this span (a handler
-        // that copies headers onto a call of its own passes this span on as the
-        // parent), or are gone when they were ignored; a request without any gets
-        // none (keviq's client adds them to its calls).
-        let headers = req.headers_mut();
-        if headers.contains_key(TRACEPARENT) {
-            headers.insert(TRACEPARENT, context.traceparent().header_value());
-        }
-        match context.tracestate() {
-            Some(state) => {
-                headers.insert(TRACESTATE, state.clone());
-            }
-            None => {
-                headers.remove(TRACESTATE);
-            }
-        }
         if generated {
             req.headers_mut().insert(HEADER, id.0.clone());
         }

@@ -45,10 +45,10 @@
 //! [`MAX_TRACESTATE_LEN`] characters, whole members are removed as the
 //! specification says: first those longer than 128 characters, then from the right.
 //!
-//! A `traceparent` the request came with is replaced, in the request's headers, by
-//! this span's (so a handler that copies headers onto a call passes this span on
-//! as the parent); a `tracestate` by the one kept, or removed. An ignored value is
-//! never forwarded, echoed nor logged: only its length is, at `DEBUG`.
+//! An ignored header is removed from the request, so no handler forwards it by
+//! copying headers, and is never echoed nor logged: only its length is, at `DEBUG`.
+//! A valid one stays as it came, for the handler to read; a call that carries it
+//! copied (the caller's span as parent) gets a span of its own all the same.
 //!
 //! Trace and span IDs come from the same thread-local generator as request IDs
 //! (uuid's `fast-rng`): a trace ID's right-most 7 bytes, which the `random` flag
@@ -316,13 +316,21 @@ impl TraceContext {
         self.tracestate.as_ref()
     }
 
-    /// Starts a client span on an outgoing request that has no `traceparent` of its
-    /// own: sets `traceparent` with a new span ID, and `tracestate` unless the
-    /// request has its own; returns the new span's ID (`None`: the request's own
-    /// `traceparent` was left alone).
+    /// Starts a client span on an outgoing request: sets `traceparent` with a new
+    /// span ID, and `tracestate` unless the request has its own; returns the new
+    /// span's ID. A request with a `traceparent` of its own is left alone (`None`),
+    /// unless it is the one this request came with, copied: that one is replaced
+    /// (with its `tracestate`), as a participant must not pass its caller's span on.
     pub fn inject(&self, headers: &mut HeaderMap) -> Option<SpanId> {
-        if headers.contains_key(TRACEPARENT) {
-            return None;
+        if let Some(own) = headers.get(TRACEPARENT) {
+            let copied = self.parent_id.is_some()
+                && TraceParent::parse(own.as_bytes()).is_some_and(|p| {
+                    p.trace_id == self.trace_id && Some(p.parent_id) == self.parent_id
+                });
+            if !copied {
+                return None;
+            }
+            headers.remove(TRACESTATE);
         }
         let span = SpanId::random();
         headers.insert(TRACEPARENT, self.child(span).header_value());
@@ -832,6 +840,12 @@ mod tests {
         spans.sort_by_key(|s| s.to_bytes());
         spans.dedup();
         assert_eq!(spans.len(), 3);
+
+        // The request's own traceparent, copied onto the call: a span all the same.
+        let mut out = headers(&[(&TRACEPARENT, VALID), (&TRACESTATE, "a=1")]);
+        let span = context.inject(&mut out).expect("a client span");
+        assert_eq!(out[&TRACEPARENT], context.child(span).header_value());
+        assert_eq!(out[&TRACESTATE], "a=1");
 
         // A request with a traceparent of its own is left alone.
         let own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
