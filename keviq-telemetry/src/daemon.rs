@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 use crate::api::prom::PromQuery;
 use crate::api::{AppState, HealthSource, app};
 use crate::config::{ConfigError, Settings};
+use crate::logs::{LogIndex, LogLimits};
 use crate::remote::RemoteWrite;
 use crate::scrape::Scraper;
 use crate::store::{Store, StoreError};
@@ -151,12 +152,21 @@ pub async fn start(settings: Settings) -> Result<Started, DaemonError> {
     ));
     if let Some(store) = &store {
         let retention = tokio::spawn(crate::retention::run(store.clone(), settings.retention));
+        let stopped = stopped.clone();
         tokio::spawn(async move {
             until_stopped(stopped).await;
             retention.abort();
         });
     }
 
+    let log_index = Arc::new(LogIndex::new(settings.logs.files.clone()));
+    if !settings.logs.files.is_empty() {
+        let following = tokio::spawn(follow_logs(log_index.clone()));
+        tokio::spawn(async move {
+            until_stopped(stopped).await;
+            following.abort();
+        });
+    }
     let router = app(AppState {
         scraper: scraper.clone(),
         store,
@@ -164,6 +174,7 @@ pub async fn start(settings: Settings) -> Result<Started, DaemonError> {
             .query
             .as_ref()
             .map(|q| Arc::new(PromQuery::new(q)) as Arc<dyn HealthSource>),
+        log_index,
         logs: Arc::new(settings.logs),
     });
     Ok(Started {
@@ -174,6 +185,21 @@ pub async fn start(settings: Settings) -> Result<Started, DaemonError> {
         writing,
         remote,
     })
+}
+
+/// Keeps the log index up to date: every second, what the files gained, in a
+/// blocking task of at most 900 ms.
+async fn follow_logs(index: Arc<LogIndex>) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let index = index.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            index.catch_up(Duration::from_millis(900), LogLimits::DEFAULT.line_bytes)
+        })
+        .await;
+    }
 }
 
 /// Runs the telemetry service with the environment's settings, serving on

@@ -60,6 +60,52 @@ fn write_log(path: &std::path::Path, exemplars: &[Value]) {
             i % 60
         ));
     }
+    // Each request's spans: the gateway's, its call, the worker's (the first
+    // request's IDs end in a1, a2, b1); the worker's call fails for every other one.
+    for (i, e) in exemplars.iter().enumerate() {
+        let id = &e["request_id"];
+        let trace = format!(
+            "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e{:04x}\"",
+            0x4736 + i
+        );
+        let span = |n: usize| format!("{:016x}", n + 0x100 * i);
+        let status = if i % 2 == 1 { 503 } else { 200 };
+        for (service, kind, own, parent, status, start, ms) in [
+            (
+                "api-gateway",
+                "server",
+                span(0xa1),
+                None,
+                status,
+                1_000,
+                9.0,
+            ),
+            (
+                "api-gateway",
+                "client",
+                span(0xa2),
+                Some(span(0xa1)),
+                status,
+                1_001,
+                7.0,
+            ),
+            (
+                "worker",
+                "server",
+                span(0xb1),
+                Some(span(0xa2)),
+                status,
+                1_002,
+                6.0,
+            ),
+        ] {
+            let parent = parent.map_or(String::new(), |p| format!(",\"parent_span_id\":\"{p}\""));
+            text.push_str(&format!(
+                "{{\"timestamp\":\"2026-11-30T10:00:{:02}.900000Z\",\"target\":\"keviq::span\",\"service\":\"{service}\",\"request_id\":{id},{trace},\"kind\":\"{kind}\",\"span_id\":\"{own}\"{parent},\"method\":\"POST\",\"route\":\"/work\",\"status\":{status},\"start_ms\":{start},\"duration_ms\":{ms},\"message\":\"span\"}}\n",
+                i % 60
+            ));
+        }
+    }
     text.push_str("{\"timestamp\":\"2026-11-30T10:00:00Z\",\"service\":\"other\",\"request_id\":\"someone-else\"}\n");
     std::fs::write(path, text).expect("write the log");
 }
@@ -241,8 +287,53 @@ async fn check_api(url: &str, with_browser: bool) {
         log["services"],
         serde_json::json!(["api-gateway", "worker"])
     );
-    assert_eq!(log["lines"].as_array().map(Vec::len), Some(2), "{log}");
     assert_eq!(log["truncated"], false);
+    // The first request also has its spans, as one tree.
+    let (status, first) = get_json(&format!(
+        "{base}/api/v1/requests/{}",
+        exemplars[0]["request_id"].as_str().expect("id")
+    ))
+    .await;
+    assert_eq!(status, 200, "{first}");
+    let spans = first["spans"].as_array().expect("spans");
+    let tree: Vec<(&str, u64)> = spans
+        .iter()
+        .map(|s| {
+            (
+                s["span_id"].as_str().unwrap_or(""),
+                s["depth"].as_u64().unwrap_or(99),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tree,
+        [
+            ("00000000000000a1", 0),
+            ("00000000000000a2", 1),
+            ("00000000000000b1", 2)
+        ],
+        "{first}"
+    );
+    assert_eq!(first["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(first["lines"].as_array().map(Vec::len), Some(5), "{first}");
+    let (status, by_trace) = get_json(&format!(
+        "{base}/api/v1/traces/4bf92f3577b34da6a3ce929d0e0e4736"
+    ))
+    .await;
+    assert_eq!(status, 200, "{by_trace}");
+    assert_eq!(by_trace["spans"], first["spans"]);
+    for bad in [
+        "4BF92F3577B34DA6A3CE929D0E0E4736",
+        "00000000000000000000000000000000",
+        "xyz",
+    ] {
+        let (status, body) = get_json(&format!("{base}/api/v1/traces/{bad}")).await;
+        assert_eq!(
+            (status, body["parameter"].as_str()),
+            (400, Some("trace_id")),
+            "{bad}"
+        );
+    }
     // A shortened ID (as an exemplar carries one over budget) matches by prefix.
     let prefix = format!("{}%E2%80%A6", &id[..8]);
     let (status, log) = get_json(&format!("{base}/api/v1/requests/{prefix}")).await;
@@ -403,6 +494,42 @@ fn click_through(base: &str, profile: &std::path::Path, shots: &std::path::Path)
         browser.eval("[...document.querySelectorAll('tr.log-line')].map((r) => r.dataset.service)"),
         serde_json::json!(["api-gateway", "worker"]),
         "every service's line, in time order"
+    );
+    // The waterfall: three spans nested, the worker's the slowest of its own time.
+    assert_eq!(
+        browser.eval(
+            "[...document.querySelectorAll('.span-row')].map((r) => [r.dataset.service, r.dataset.kind, r.dataset.depth])"
+        ),
+        serde_json::json!([
+            ["api-gateway", "server", "0"],
+            ["api-gateway", "client", "1"],
+            ["worker", "server", "2"]
+        ])
+    );
+    assert_eq!(
+        browser.eval("document.querySelector('.span-row.slowest').dataset.service"),
+        "worker"
+    );
+    browser.screenshot(&shots.join("dashboard-waterfall.png"));
+    // A trace ID pasted into the lookup box opens the same spans.
+    let trace = browser.eval(
+        "document.getElementById('request-summary').textContent.match(/trace ([0-9a-f]{32})/)[1]",
+    );
+    let trace = trace
+        .as_str()
+        .expect("the trace ID in the summary")
+        .to_owned();
+    browser.eval(&format!(
+        "document.getElementById('lookup-id').value = '{trace}'; document.getElementById('lookup').requestSubmit(); true"
+    ));
+    browser.wait_for(
+        "the trace view",
+        "document.getElementById('request-kind').textContent === 'trace' && document.getElementById('request-view').dataset.loaded === 'true'",
+        limit,
+    );
+    assert_eq!(
+        browser.eval("document.querySelectorAll('.span-row').length"),
+        3
     );
     browser.screenshot(&shots.join("dashboard-request.png"));
 }

@@ -1,6 +1,6 @@
 //! From a latency spike to the requests behind it: the stored exemplars
-//! (`GET /api/v1/exemplars`) and the log lines of one request
-//! (`GET /api/v1/requests/{request_id}`).
+//! (`GET /api/v1/exemplars`), and the spans and log lines of one request
+//! (`GET /api/v1/requests/{request_id}`) or trace (`GET /api/v1/traces/{trace_id}`).
 
 use std::time::SystemTime;
 
@@ -13,7 +13,7 @@ use super::params::{Params, limit, number, only, pairs, param};
 use super::response::{ExemplarEntry, Listed};
 use super::state::AppState;
 use crate::clock::epoch_ms;
-use crate::logs::{LogLimits, RequestLog, request_log};
+use crate::logs::{LogLimits, Trace};
 use crate::store::ExemplarQuery;
 
 /// The parameters `GET /api/v1/exemplars` takes.
@@ -114,22 +114,22 @@ pub(super) async fn exemplars(
     ))
 }
 
-/// `GET /api/v1/requests/{request_id}?limit=…`: the log lines of one request from
-/// every service, in time order ([`crate::logs`]), read from `TELEMETRY_LOG_FILES`
-/// in a blocking task, bounded by [`LogLimits::DEFAULT`] with at most `limit` lines
-/// (up to [`REQUEST_LINE_LIMIT`]). The ID must be well formed
-/// (`keviq::request_id::is_well_formed`), or be one an exemplar shortened: a
-/// well-formed start followed by `…`, matched as a prefix. Without log files the
-/// answer is `404`, pointing at `TELEMETRY_LOG_URL`. A cut answer says so twice:
-/// its `truncated` field and the `X-Truncated` header.
+/// `GET /api/v1/requests/{request_id}?limit=…`: the request's trace from the
+/// fleet's log files ([`crate::logs`]): its spans as a tree, each with its log lines,
+/// and every line in time order, found through the log index (so a lookup reads the
+/// request's lines, not the files), with at most `limit` lines (up to
+/// [`REQUEST_LINE_LIMIT`]). The lines of the request ID are read, then those of the
+/// trace they name (a hop that started its own request ID is still in it). The ID
+/// must be well formed (`keviq::request_id::is_well_formed`), or be one an exemplar
+/// shortened: a well-formed start followed by `…`, matched as a prefix. Without log
+/// files the answer is `404`, pointing at `TELEMETRY_LOG_URL`. A cut answer says so
+/// twice: its `truncated` field and the `X-Truncated` header.
 pub(super) async fn request(
     State(state): State<AppState>,
     Path(request_id): Path<String>,
     query: Result<Query<Params>, QueryRejection>,
-) -> Result<Listed<RequestLog>, ApiError> {
-    let params = pairs(query)?;
-    only(&params, &["limit"], "limit")?;
-    let max_lines = limit(&params, REQUEST_LINE_LIMIT, REQUEST_LINE_LIMIT)?;
+) -> Result<Listed<Trace>, ApiError> {
+    let limits = line_limits(query)?;
     let well_formed = match request_id.strip_suffix(TRUNCATION_MARK) {
         Some(prefix) => !prefix.is_empty() && keviq::request_id::is_well_formed(prefix.as_bytes()),
         None => keviq::request_id::is_well_formed(request_id.as_bytes()),
@@ -140,19 +140,76 @@ pub(super) async fn request(
     if state.logs.files.is_empty() {
         return Err(ApiError::NoLogs);
     }
-    let logs = state.logs.clone();
-    let limits = LogLimits {
+    let index = state.log_index.clone();
+    lookup(move || {
+        let (mut lines, mut truncated) = index.request_lines(&request_id, limits);
+        if let Some(trace) = index.traces_of(&lines).into_iter().next() {
+            let (more, cut) = index.trace_lines(&trace, limits);
+            truncated |= cut;
+            for line in more {
+                if !lines.contains(&line) {
+                    lines.push(line);
+                }
+            }
+            if lines.len() > limits.max_lines {
+                lines.truncate(limits.max_lines);
+                truncated = true;
+            }
+        }
+        Trace::build(Some(request_id), lines, truncated)
+    })
+    .await
+}
+
+/// `GET /api/v1/traces/{trace_id}?limit=…`: the trace's spans and lines, as
+/// [`request`] answers them, for every request ID seen with the trace ID (32
+/// lowercase hex digits, not all zeros).
+pub(super) async fn trace(
+    State(state): State<AppState>,
+    Path(trace_id): Path<String>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Listed<Trace>, ApiError> {
+    let limits = line_limits(query)?;
+    let hex = trace_id.len() == 32
+        && trace_id
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        && trace_id.bytes().any(|b| b != b'0');
+    if !hex {
+        return Err(ApiError::TraceId);
+    }
+    if state.logs.files.is_empty() {
+        return Err(ApiError::NoLogs);
+    }
+    let index = state.log_index.clone();
+    lookup(move || {
+        let (lines, truncated) = index.trace_lines(&trace_id, limits);
+        Trace::build(None, lines, truncated)
+    })
+    .await
+}
+
+/// The `limit` of a lookup, as log limits.
+fn line_limits(query: Result<Query<Params>, QueryRejection>) -> Result<LogLimits, ApiError> {
+    let params = pairs(query)?;
+    only(&params, &["limit"], "limit")?;
+    let max_lines = limit(&params, REQUEST_LINE_LIMIT, REQUEST_LINE_LIMIT)?;
+    Ok(LogLimits {
         max_lines: usize::try_from(max_lines).unwrap_or(0),
         ..LogLimits::DEFAULT
-    };
-    tokio::task::spawn_blocking(move || request_log(&logs.files, &request_id, limits))
+    })
+}
+
+/// Runs a lookup in a blocking task (it reads files).
+async fn lookup(read: impl FnOnce() -> Trace + Send + 'static) -> Result<Listed<Trace>, ApiError> {
+    tokio::task::spawn_blocking(read)
         .await
-        .map(|log| Listed {
-            truncated: log.truncated,
-            body: log,
+        .map(|trace| Listed {
+            truncated: trace.truncated,
+            body: trace,
         })
         .map_err(|e| {
-            tracing::error!(error = %e, "the log scan failed");
+            tracing::error!(error = %e, "the log lookup failed");
             ApiError::LogScan
         })
 }

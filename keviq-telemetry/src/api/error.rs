@@ -33,6 +33,9 @@ pub enum ApiError {
     /// A request ID that is not well formed (see `keviq::request_id`).
     #[error("`request_id` is not a well-formed request ID")]
     RequestId,
+    /// A trace ID that is not 32 lowercase hex digits.
+    #[error("`trace_id` must be 32 lowercase hex digits, not all zeros")]
+    TraceId,
     /// No log files to read (`TELEMETRY_LOG_FILES` unset).
     #[error(
         "this telemetry service reads no log files (TELEMETRY_LOG_FILES); follow TELEMETRY_LOG_URL or set it"
@@ -125,6 +128,7 @@ impl ApiError {
             Self::UnknownService => Some("service"),
             Self::Sort => Some("sort"),
             Self::RequestId => Some("request_id"),
+            Self::TraceId => Some("trace_id"),
         }
     }
 

@@ -7,7 +7,8 @@
 //! | `GET /api/v1/services?window=300&history=0&limit=…` | per target over the window: request rate, error rate, P50/P99 latency, agent invocation rate; with `history=1`, the request and error rates and P50/P99 per minute over the last hour, 60 points each ([`History`]); `log_url` when `TELEMETRY_LOG_URL` is set ([`ServicesResponse`]) |
 //! | `GET /api/v1/samples?metric=…&target=…&since=…&until=…&label=name=value&limit=…` | stored samples, oldest first ([`SampleEntry`]) |
 //! | `GET /api/v1/exemplars?service=…&metric=…&min_value=…&since=…&until=…&sort=time\|value&limit=…` | stored exemplars, newest (or highest value) first ([`ExemplarEntry`]) |
-//! | `GET /api/v1/requests/{request_id}?limit=…` | the log lines of one request from every service, in time order ([`crate::logs::RequestLog`]) |
+//! | `GET /api/v1/requests/{request_id}?limit=…` | the request's spans as a tree and its log lines from every service, in time order ([`crate::logs::Trace`]) |
+//! | `GET /api/v1/traces/{trace_id}?limit=…` | the same for a trace ID |
 //!
 //! Times are Unix seconds. A bad parameter gets `400` with
 //! `{"error": "...", "parameter": "<name>"}` ([`ApiError`]); queries bind every
@@ -25,7 +26,7 @@
 //! | `samples` | [`SAMPLE_LIMIT_DEFAULT`] | [`SAMPLE_LIMIT`] | samples, after the `label` matchers (at most [`MAX_LABEL_MATCHERS`]) |
 //! | `exemplars` | 100 | [`EXEMPLAR_LIMIT`] | exemplars |
 //! | `services` | [`SERVICE_LIMIT`] | [`SERVICE_LIMIT`] | services (targets); `history` is always 60 points |
-//! | `requests/{id}` | [`REQUEST_LINE_LIMIT`] | [`REQUEST_LINE_LIMIT`] | log lines (and the scan's own bounds, [`crate::logs::LogLimits`]) |
+//! | `requests/{id}`, `traces/{id}` | [`REQUEST_LINE_LIMIT`] | [`REQUEST_LINE_LIMIT`] | log lines (and the lookup's own bounds, [`crate::logs::LogLimits`]) |
 //!
 //! A `limit` outside `1..=cap` is a `400` naming the cap. An answer that stopped at
 //! its limit while more matched carries `X-Truncated: true` (`false` otherwise;
@@ -80,6 +81,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/samples", get(samples::samples))
         .route("/api/v1/exemplars", get(correlation::exemplars))
         .route("/api/v1/requests/{request_id}", get(correlation::request))
+        .route("/api/v1/traces/{trace_id}", get(correlation::trace))
         .with_state(state)
 }
 

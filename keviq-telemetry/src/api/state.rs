@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::error::ApiError;
 use super::response::{Listed, ServicesResponse, TargetEntry};
 use crate::config::LogConfig;
+use crate::logs::LogIndex;
 use crate::scrape::Scraper;
 use crate::store::Store;
 
@@ -67,6 +68,8 @@ pub struct AppState {
     pub query: Option<Arc<dyn HealthSource>>,
     /// Where the request view finds log lines.
     pub logs: Arc<LogConfig>,
+    /// The index of those files by request and trace ID.
+    pub log_index: Arc<LogIndex>,
 }
 
 impl AppState {
@@ -77,11 +80,13 @@ impl AppState {
             store: Some(store),
             query: None,
             logs: Arc::default(),
+            log_index: Arc::new(LogIndex::new(Vec::new())),
         }
     }
 
     /// The same state, with the request view reading `logs`.
     pub fn with_logs(mut self, logs: LogConfig) -> Self {
+        self.log_index = Arc::new(LogIndex::new(logs.files.clone()));
         self.logs = Arc::new(logs);
         self
     }
