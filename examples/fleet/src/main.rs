@@ -56,8 +56,9 @@ struct Args {
     /// The telemetry service's SQLite file.
     #[arg(long, default_value = "target/fleet/telemetry.sqlite")]
     database: PathBuf,
-    /// Where the services' JSON logs go (filter with RUST_LOG; default `warn`: slow
-    /// and failed calls, the requests the dashboard points at; `info`: every call).
+    /// Where the services' JSON logs go (filter with RUST_LOG; default
+    /// `warn,keviq::span=info`: slow and failed calls, and a span line per request
+    /// and call, which the dashboard draws; `info`: every call's lines too).
     /// The dashboard's request view reads it (TELEMETRY_LOG_FILES).
     #[arg(long, default_value = "target/fleet/fleet.log")]
     log_file: PathBuf,
@@ -380,8 +381,12 @@ fn create_parent(path: &std::path::Path) -> Result<(), String> {
     }
 }
 
+/// The log filter without RUST_LOG: slow and failed calls, and one span line per
+/// request and call (what the dashboard's request view draws).
+const DEFAULT_LOG_FILTER: &str = "warn,keviq::span=info";
+
 /// JSON logs of every service to `path` (the terminal keeps the status line),
-/// filtered by RUST_LOG, `warn` by default.
+/// filtered by RUST_LOG, [`DEFAULT_LOG_FILTER`] by default.
 fn init_file_logging(path: &std::path::Path) -> Result<(), String> {
     use tracing_subscriber::EnvFilter;
     create_parent(path)?;
@@ -390,10 +395,12 @@ fn init_file_logging(path: &std::path::Path) -> Result<(), String> {
         .append(true)
         .open(path)
         .map_err(|e| format!("cannot open the log file {}: {e}", path.display()))?;
-    let filter = EnvFilter::builder()
-        .with_default_directive(tracing::Level::WARN.into())
-        .from_env()
-        .map_err(|e| format!("RUST_LOG is not a valid filter: {e}"))?;
+    // Without RUST_LOG: warnings, and the span lines the request view draws.
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) => EnvFilter::try_new(directives),
+        Err(_) => EnvFilter::try_new(DEFAULT_LOG_FILTER),
+    }
+    .map_err(|e| format!("RUST_LOG is not a valid filter: {e}"))?;
     tracing_subscriber::fmt()
         .event_format(keviq::logging::JsonFormat::new("fleet"))
         .with_env_filter(filter)

@@ -331,6 +331,7 @@ fn prometheus_and_the_telemetry_service_see_the_whole_fleet() {
     );
 
     correlation(prometheus_addr, telemetry, &log_file);
+    one_action_is_one_trace(SocketAddr::from(([127, 0, 0, 1], base)), telemetry);
     click_through(telemetry, &dir.join("chromium-profile"));
 
     // Everything started here stops: the fleet cleanly on SIGTERM.
@@ -464,6 +465,68 @@ fn correlation(prometheus: SocketAddr, telemetry: SocketAddr, log_file: &std::pa
     eprintln!("request {id}: lines from {services}");
 }
 
+/// One user action followed across the fleet: a task created at the gateway with a
+/// request ID of the caller's choosing is one tree of spans in the telemetry
+/// service (one root, every parent present, one trace ID) over at least five
+/// services.
+fn one_action_is_one_trace(gateway: SocketAddr, telemetry: SocketAddr) {
+    // The fleet's simulated faults fail some tasks: the first that succeeds.
+    let body = r#"{"workspace":1,"prompt":"summarise the incident"}"#;
+    let mut answers = Vec::new();
+    let id = (0..20)
+        .find_map(|attempt| {
+            let id = format!("e2e-task-{}-{attempt}", std::process::id());
+            let request = format!(
+                "POST /api/v1/tasks HTTP/1.0\r\nHost: {gateway}\r\nAuthorization: Bearer user-alice\r\nX-Request-ID: {id}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let mut stream = std::net::TcpStream::connect(gateway).expect("the gateway");
+            std::io::Write::write_all(&mut stream, request.as_bytes()).expect("send");
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer);
+            let ok = answer.starts_with("HTTP/1.0 2") || answer.starts_with("HTTP/1.1 2");
+            answers.push(answer.lines().next().unwrap_or_default().to_owned());
+            ok.then_some(id)
+        })
+        .unwrap_or_else(|| panic!("no task created in 20 attempts: {answers:?}"));
+    let trace = eventually(
+        "the task's request is one tree of spans over five services",
+        Duration::from_secs(20),
+        || {
+            let trace = get_json(telemetry, &format!("/api/v1/requests/{id}"))
+                .ok_or("no request answer")?;
+            let spans = trace["spans"].as_array().ok_or("no spans")?;
+            let services: BTreeSet<&str> =
+                spans.iter().filter_map(|s| s["service"].as_str()).collect();
+            let roots = spans
+                .iter()
+                .filter(|s| s["parent_span_id"].is_null())
+                .count();
+            let missing = spans.iter().filter(|s| s["parent_missing"] == true).count();
+            let traces: BTreeSet<&str> = spans
+                .iter()
+                .filter_map(|s| s["trace_id"].as_str())
+                .collect();
+            if services.len() >= 5 && roots == 1 && missing == 0 && traces.len() == 1 {
+                Ok(trace.clone())
+            } else {
+                Err(format!(
+                    "{} spans, services {services:?}, {roots} roots, {missing} missing parents, traces {traces:?}",
+                    spans.len()
+                ))
+            }
+        },
+    );
+    let root = &trace["spans"][0];
+    assert_eq!(root["service"], "api-gateway", "{root}");
+    assert_eq!(root["route"], "/api/v1/tasks", "{root}");
+    eprintln!(
+        "task {id}: {} spans over {} services",
+        trace["spans"].as_array().map_or(0, Vec::len),
+        trace["services"].as_array().map_or(0, Vec::len)
+    );
+}
+
 /// The dashboard in headless Chromium, as the on-call engineer uses it: the
 /// gateway's row, its slowest request on the latency chart, that request's log
 /// lines from every service on its path. Screenshots go to `target/`.
@@ -512,4 +575,39 @@ fn click_through(telemetry: SocketAddr, profile: &std::path::Path) {
     );
     browser.screenshot(&shots.join("fleet-dashboard-request.png"));
     eprintln!("dashboard: api-gateway → slowest request {id} → lines from {services:?}");
+
+    // agent-runtime's slowest request, drawn as a waterfall of its spans.
+    browser.navigate(&format!("http://{telemetry}/#service=agent-runtime"));
+    browser.wait_for(
+        "requests on agent-runtime's latency chart",
+        "document.querySelectorAll('svg[data-chart=latency] circle.exemplar').length > 0",
+        limit,
+    );
+    browser.click("svg[data-chart=latency] circle.exemplar:last-of-type");
+    browser.wait_for(
+        "agent-runtime's request as a waterfall",
+        "document.getElementById('request-view').dataset.loaded === 'true'
+           && document.querySelectorAll('.span-row').length > 0",
+        limit,
+    );
+    let rows: Vec<(String, String, String)> = serde_json::from_value(browser.eval(
+        "[...document.querySelectorAll('.span-row')].map((r) => [r.dataset.service, r.dataset.kind, r.dataset.depth])",
+    ))
+    .expect("span rows");
+    let services: BTreeSet<&str> = rows.iter().map(|(s, _, _)| s.as_str()).collect();
+    assert!(services.contains("agent-runtime"), "{rows:?}");
+    assert!(
+        services.len() >= 2,
+        "a request that crossed services: {rows:?}"
+    );
+    assert!(rows.iter().any(|(_, kind, _)| kind == "client"), "{rows:?}");
+    assert_eq!(
+        browser.eval("document.querySelectorAll('.span-row.slowest').length"),
+        1
+    );
+    browser.screenshot(&shots.join("fleet-dashboard-waterfall.png"));
+    eprintln!(
+        "dashboard: agent-runtime → a request of {} spans over {services:?}",
+        rows.len()
+    );
 }
