@@ -333,8 +333,9 @@ fn grafana_dashboard_has_the_design_panels() {
         "{DATASOURCES}: no Prometheus datasource with uid `prometheus` in {}",
         datasources["datasources"]
     );
-    // Exemplar dots link to the dashboard's request view (`$$` is Grafana's `$`).
-    let links: Vec<&str> = provisioned
+    // Exemplar dots link to the dashboard's request view, by request ID and by
+    // trace ID (`$$` is Grafana's `$`).
+    let links: Vec<(&str, &str)> = provisioned
         .iter()
         .flat_map(|source| {
             source["jsonData"]["exemplarTraceIdDestinations"]
@@ -342,13 +343,18 @@ fn grafana_dashboard_has_the_design_panels() {
                 .into_iter()
                 .flatten()
         })
-        .filter(|d| d["name"] == "request_id")
-        .filter_map(|d| d["url"].as_str())
+        .filter_map(|d| Some((d["name"].as_str()?, d["url"].as_str()?)))
         .collect();
     assert_eq!(
         links,
-        ["http://localhost:8015/#request=$${__value.raw}"],
-        "{DATASOURCES}: the request_id exemplar link"
+        [
+            (
+                "request_id",
+                "http://localhost:8015/#request=$${__value.raw}"
+            ),
+            ("trace_id", "http://localhost:8015/#trace=$${__value.raw}")
+        ],
+        "{DATASOURCES}: the exemplar links"
     );
     let providers = load_yaml(DASHBOARD_PROVIDERS);
     assert_eq!(
