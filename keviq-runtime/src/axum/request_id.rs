@@ -90,11 +90,16 @@ impl RequestId {
         &self.0
     }
 
-    /// A fresh random ID (a UUID v4, from a thread-local generator: no system call
-    /// per request).
+    /// A fresh random ID: a UUID v4 from [`trace_context::random_u64`] (a per-thread
+    /// generator seeded from the operating system; no system call, no cryptographic
+    /// generator per request: an ID must be unique, not secret).
     pub fn generate() -> Self {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&trace_context::random_u64().to_be_bytes());
+        bytes[8..].copy_from_slice(&trace_context::random_u64().to_be_bytes());
+        let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
         let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+        let text = uuid.hyphenated().encode_lower(&mut buf);
         Self(HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("invalid")))
     }
 
