@@ -517,6 +517,20 @@ fn one_action_is_one_trace(gateway: SocketAddr, telemetry: SocketAddr) {
             }
         },
     );
+    // Every exemplar of agent-runtime carries a trace ID (every request has one).
+    let exemplars = get_json(
+        telemetry,
+        "/api/v1/exemplars?service=agent-runtime&metric=mona_http_request_duration_ms_bucket&limit=100",
+    )
+    .expect("agent-runtime's exemplars");
+    let exemplars = exemplars.as_array().expect("a list");
+    assert!(!exemplars.is_empty());
+    assert!(
+        exemplars
+            .iter()
+            .all(|e| e["trace_id"].as_str().is_some_and(|t| t.len() == 32)),
+        "{exemplars:?}"
+    );
     let root = &trace["spans"][0];
     assert_eq!(root["service"], "api-gateway", "{root}");
     assert_eq!(root["route"], "/api/v1/tasks", "{root}");
