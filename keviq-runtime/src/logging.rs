@@ -1,15 +1,19 @@
-//! Structured JSON logs: one line per event, with the service name, the request ID
-//! and, when the request came with a W3C `traceparent`, its trace ID.
+//! Structured JSON logs: one line per event, with the service name and, inside a
+//! request, its request ID, trace ID and span ID. A line is written straight into
+//! the output (no map, no string per field); every string is JSON-escaped, so no
+//! field can break the line, and a non-finite number is `null`.
 //!
 //! ```no_run
 //! keviq_runtime::logging::init("agent-runtime").expect("logging");
 //! tracing::info!(tool = "search", "tool call finished");
 //! // {"timestamp":"…","level":"INFO","target":"…","service":"agent-runtime",
-//! //  "request_id":"6f1c…","trace_id":"4bf9…","message":"tool call finished","tool":"search"}
+//! //  "request_id":"6f1c…","trace_id":"4bf9…","span_id":"00f0…",
+//! //  "message":"tool call finished","tool":"search"}
 //! ```
 //!
-//! `request_id` and `trace_id` come from the request scope that `RequestIdLayer`
-//! opens, `service` from that scope too when the layer names its service (several
+//! `request_id`, `trace_id` and `span_id` come from the request scope that
+//! `RequestIdLayer` opens (a member the event sets itself, as a span line's
+//! `span_id`, is written once, the event's), `service` from that scope too when the layer names its service (several
 //! services in one process), and otherwise from [`init`]. `RUST_LOG` filters as
 //! usual (default `info`).
 //!
@@ -31,11 +35,10 @@
 //! counts it in the HTTP families.
 
 use std::backtrace::Backtrace;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::panic::PanicHookInfo;
 use std::sync::atomic::Ordering;
 
-use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
@@ -134,27 +137,85 @@ impl JsonFormat {
     }
 }
 
-struct Fields<'a>(&'a mut Map<String, Value>);
+/// Writes what it is given as the inside of a JSON string: `"` and `\\` escaped,
+/// control characters as `\\n`, `\\t`, `\\u00XX`, so no field can break the line.
+struct Escaped<'w, W: fmt::Write>(&'w mut W);
 
-impl Visit for Fields<'_> {
+impl<W: fmt::Write> fmt::Write for Escaped<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut rest = s;
+        while let Some(i) = rest.find(|c: char| c == '"' || c == '\\' || c < ' ') {
+            self.0.write_str(&rest[..i])?;
+            let c = rest[i..].chars().next().unwrap_or(' ');
+            match c {
+                '"' => self.0.write_str("\\\"")?,
+                '\\' => self.0.write_str("\\\\")?,
+                '\n' => self.0.write_str("\\n")?,
+                '\r' => self.0.write_str("\\r")?,
+                '\t' => self.0.write_str("\\t")?,
+                c => write!(self.0, "\\u{:04x}", u32::from(c))?,
+            }
+            rest = &rest[i + c.len_utf8()..];
+        }
+        self.0.write_str(rest)
+    }
+}
+
+/// Writes `,"key":"value"` (the key and value escaped).
+fn string_field(w: &mut impl fmt::Write, key: &str, value: impl fmt::Display) -> fmt::Result {
+    w.write_str(",\"")?;
+    Escaped(&mut *w).write_str(key)?;
+    w.write_str("\":\"")?;
+    write!(Escaped(&mut *w), "{value}")?;
+    w.write_char('"')
+}
+
+/// An event's fields, written straight into the line as JSON members: no map, no
+/// string per field.
+struct Fields<'w, W: fmt::Write> {
+    out: &'w mut W,
+    result: fmt::Result,
+}
+
+impl<W: fmt::Write> Fields<'_, W> {
+    fn raw(&mut self, field: &Field, value: impl fmt::Display) {
+        if self.result.is_ok() {
+            self.result = (|| {
+                self.out.write_str(",\"")?;
+                Escaped(&mut *self.out).write_str(field.name())?;
+                write!(self.out, "\":{value}")
+            })();
+        }
+    }
+}
+
+impl<W: fmt::Write> Visit for Fields<'_, W> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), Value::from(value));
+        if self.result.is_ok() {
+            self.result = string_field(self.out, field.name(), value);
+        }
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().to_owned(), Value::from(value));
+        self.raw(field, value);
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().to_owned(), Value::from(value));
+        self.raw(field, value);
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.insert(field.name().to_owned(), Value::from(value));
+        // JSON has no NaN or infinity: `null`, as serde_json writes them.
+        if value.is_finite() {
+            self.raw(field, value);
+        } else {
+            self.raw(field, "null");
+        }
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().to_owned(), Value::from(value));
+        self.raw(field, value);
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0
-            .insert(field.name().to_owned(), Value::from(format!("{value:?}")));
+        if self.result.is_ok() {
+            self.result = string_field(self.out, field.name(), format_args!("{value:?}"));
+        }
     }
 }
 
@@ -169,39 +230,116 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let mut timestamp = String::new();
-        SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
         let meta = event.metadata();
-        let mut record = Map::new();
-        record.insert("timestamp".into(), Value::from(timestamp));
-        record.insert("level".into(), Value::from(meta.level().as_str()));
-        record.insert("target".into(), Value::from(meta.target()));
-        let scope = request_id::with_context(|c| {
-            let trace = (
-                c.trace.trace_id().to_string(),
-                c.trace.span_id().to_string(),
-            );
-            (c.service, Value::from(c.id.as_str()), Some(trace))
+        // A member the event sets itself (a span line's `span_id`) is not written
+        // from the request's scope too.
+        let own = |name: &str| meta.fields().field(name).is_some();
+        writer.write_str("{\"timestamp\":\"")?;
+        SystemTime.format_time(&mut writer)?;
+        writer.write_char('"')?;
+        string_field(&mut writer, "level", meta.level().as_str())?;
+        string_field(&mut writer, "target", meta.target())?;
+        let scope = request_id::with_context(|c| -> fmt::Result {
+            if !own("service") {
+                string_field(&mut writer, "service", c.service.unwrap_or(self.service))?;
+            }
+            if !own("request_id") {
+                string_field(&mut writer, "request_id", c.id.as_str())?;
+            }
+            if !own("trace_id") {
+                string_field(
+                    &mut writer,
+                    "trace_id",
+                    c.trace.trace_id().hex(&mut [0; 32]),
+                )?;
+            }
+            if !own("span_id") {
+                string_field(&mut writer, "span_id", c.trace.span_id().hex(&mut [0; 16]))?;
+            }
+            Ok(())
         });
-        let (service, id, trace) = match scope {
-            Some((service, id, trace)) => (service, Some(id), trace),
-            None => (None, None, None),
+        match scope {
+            Some(written) => written?,
+            None if !own("service") => string_field(&mut writer, "service", self.service)?,
+            None => {}
+        }
+        let mut fields = Fields {
+            out: &mut writer,
+            result: Ok(()),
         };
-        record.insert(
-            "service".into(),
-            Value::from(service.unwrap_or(self.service)),
+        event.record(&mut fields);
+        fields.result?;
+        writer.write_str("}\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_line_is_one_json_object_whatever_the_fields_hold() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .event_format(JsonFormat::new("svc"))
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(
+                text = "a \"quoted\"\nline\twith \\ and \u{1}",
+                n = -3i64,
+                u = 7u64,
+                x = 1.5f64,
+                nan = f64::NAN,
+                ok = true,
+                shown = %"dis\"play",
+                "message with \"quotes\" and\na newline"
+            );
+            tracing::warn!(span_id = "00000000000000aa", "its own span_id");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let first = &lines[0];
+        assert_eq!(first["text"], "a \"quoted\"\nline\twith \\ and \u{1}");
+        assert_eq!(first["message"], "message with \"quotes\" and\na newline");
+        assert_eq!(first["n"], -3);
+        assert_eq!(first["u"], 7);
+        assert_eq!(first["x"], 1.5);
+        assert!(first["nan"].is_null());
+        assert_eq!(first["ok"], true);
+        assert_eq!(first["shown"], "dis\"play");
+        assert_eq!(first["service"], "svc");
+        assert_eq!(first["level"], "INFO");
+        assert!(
+            first["timestamp"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z'))
         );
-        if let Some(id) = id {
-            record.insert("request_id".into(), id);
-        }
-        // The request's span; a span line's own fields (a call's span) replace it.
-        if let Some((trace_id, span_id)) = trace {
-            record.insert("trace_id".into(), Value::from(trace_id));
-            record.insert("span_id".into(), Value::from(span_id));
-        }
-        event.record(&mut Fields(&mut record));
-        // serde_json escapes control characters, so no field can break the line.
-        let line = serde_json::to_string(&record).map_err(|_| fmt::Error)?;
-        writeln!(writer, "{line}")
+        // Outside a request: no request or trace IDs; an event's own member once.
+        assert!(first.get("request_id").is_none());
+        assert_eq!(lines[1]["span_id"], "00000000000000aa");
+        assert_eq!(
+            text.lines().nth(1).unwrap().matches("\"span_id\"").count(),
+            1
+        );
     }
 }
