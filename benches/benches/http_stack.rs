@@ -199,6 +199,17 @@ fn bench_http_stack(c: &mut Criterion) {
     group.bench_function("bare_traceparent", |b| {
         b.to_async(&rt).iter(|| send(&bare, traced_request()))
     });
+    // keviq with its span lines written (JSON, to a sink), as the fleet logs them:
+    // `warn,keviq::span=info`.
+    let span_lines = tracing_subscriber::fmt()
+        .event_format(keviq::logging::JsonFormat::new("bench"))
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn,keviq::span=info"))
+        .with_writer(std::io::sink)
+        .finish();
+    tracing::subscriber::with_default(span_lines, || {
+        group.bench_function("keviq_span_lines", |b| b.to_async(&rt).iter(|| one(&keviq)));
+        group.bench_function("bare_span_lines", |b| b.to_async(&rt).iter(|| one(&bare)));
+    });
     let with_upkeep: [(&str, &Router); 2] = [
         ("axum_prometheus_request_id", &prom_rid),
         ("axum_prometheus_only", &prom),
