@@ -55,31 +55,18 @@ pub(crate) fn server(
             duration_ms.max(0.0) / 1000.0,
         ))
         .unwrap_or(UNIX_EPOCH);
-    match parent_span_id {
-        Some(parent) => tracing::info!(
-            target: TARGET,
-            kind = "server",
-            span_id = %span_id,
-            parent_span_id = %parent,
-            method,
-            route,
-            status,
-            start_ms = epoch_ms(start),
-            duration_ms,
-            "span"
-        ),
-        None => tracing::info!(
-            target: TARGET,
-            kind = "server",
-            span_id = %span_id,
-            method,
-            route,
-            status,
-            start_ms = epoch_ms(start),
-            duration_ms,
-            "span"
-        ),
-    }
+    tracing::info!(
+        target: TARGET,
+        kind = "server",
+        span_id = %span_id,
+        parent_span_id = parent_span_id.map(tracing::field::display),
+        method,
+        route,
+        status,
+        start_ms = epoch_ms(start),
+        duration_ms,
+        "span"
+    );
 }
 
 /// A call in flight: what its `client` line says when it returns.
