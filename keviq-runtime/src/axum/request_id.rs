@@ -357,9 +357,11 @@ impl<F> fmt::Debug for SetRequestIdFuture<F> {
 }
 
 /// Sets `X-Request-ID` on outgoing requests from the current request's scope, unless
-/// the request already has one; and the request's `traceparent` and `tracestate`
-/// when it came with a valid one, unless the outgoing request has a `traceparent`
-/// of its own (see [`TraceContext::inject`]).
+/// the request already has one; and makes each call a client span of the request's
+/// trace: a `traceparent` with a new span ID, and the request's `tracestate`, unless
+/// the outgoing request has a `traceparent` of its own (see
+/// [`TraceContext::inject`]). When a subscriber records them, the call's span line
+/// is written when it returns ([`super::span_record`]).
 ///
 /// ```
 /// use keviq_runtime::axum::request_id::ForwardRequestIdLayer;
