@@ -27,20 +27,14 @@ use keviq_testkit::process::{
 };
 use keviq_testkit::serve::counter_target;
 use keviq_testkit::tsdb::{free_port, get};
+use keviq_testkit::{fresh_dir, setting};
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use keviq_telemetry::store::Store;
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// What one contender did over the measured seconds.
 struct Figures {
@@ -106,13 +100,6 @@ fn dir_bytes(dir: &Path) -> u64 {
     })
 }
 
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("keviq-side-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    dir
-}
-
 fn spawn_keviq(target: SocketAddr, url: &str, listen: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_keviq-telemetry"))
         .env_clear()
@@ -174,8 +161,9 @@ async fn keviq(
     }
 }
 
-fn prometheus(target: SocketAddr, seconds: u64) -> Figures {
-    let dir = fresh_dir("prometheus");
+/// Prometheus scraping `target` (of `series` series) for `seconds`.
+fn prometheus(target: SocketAddr, series: u64, seconds: u64) -> Figures {
+    let dir = fresh_dir("side-prometheus");
     let config = dir.join("prometheus.yml");
     std::fs::write(
         &config,
@@ -196,9 +184,9 @@ fn prometheus(target: SocketAddr, seconds: u64) -> Figures {
         .spawn()
         .expect("start Debian's prometheus (apt-get install prometheus)");
     let appended = "prometheus_tsdb_head_samples_appended_total";
-    // Its own start-up appends nothing; the first scrape of the target 100,000.
+    // Its own start-up appends nothing; the first scrape of the target `series`.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while scrape_metric(addr, appended) < 100_000 {
+    while scrape_metric(addr, appended) < series {
         assert!(
             Instant::now() < deadline,
             "Prometheus appended nothing for 60 s"
@@ -248,7 +236,7 @@ fn main() {
         );
         println!("|---|---|---|---|---|---|");
         for _ in 0..setting("SIDE_ROUNDS", 1) {
-            let dir = fresh_dir("sqlite");
+            let dir = fresh_dir("side-sqlite");
             let db = dir.join("t.sqlite");
             let sqlite = keviq(
                 "keviq-telemetry, SQLite",
@@ -301,7 +289,7 @@ fn main() {
             println!("{}", postgres.row());
             drop(pg);
 
-            println!("{}", prometheus(target, seconds).row());
+            println!("{}", prometheus(target, series, seconds).row());
         }
     });
 }

@@ -15,9 +15,10 @@
 use keviq_testkit::process::status_kib;
 use keviq_testkit::serve::counter_target;
 use keviq_testkit::tsdb;
+use keviq_testkit::{fresh_dir, setting};
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,13 +26,6 @@ use std::time::{Duration, Instant};
 /// service's own default is 256).
 fn buffer_bytes() -> u64 {
     setting("SOAK_BUFFER_MIB", 64) << 20
-}
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn spawn(target: SocketAddr, db: &Path, listen: u16) -> Child {
@@ -90,13 +84,6 @@ async fn rows(db: &Path) -> u64 {
     }
 }
 
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("keviq-soak-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    dir
-}
-
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -116,7 +103,7 @@ async fn soak() {
     );
 
     // SIGTERM after the soak.
-    let dir = fresh_dir("term");
+    let dir = fresh_dir("soak-term");
     let db = dir.join("t.sqlite");
     let listen = tsdb::free_port();
     let mut child = spawn(addr, &db, listen);
@@ -167,7 +154,7 @@ async fn soak() {
     // SIGKILL with the writer behind, right after reading the gauges (a scrape
     // handed over in between would be lost beyond them), three times.
     for kill in 1..=3 {
-        let dir = fresh_dir("kill");
+        let dir = fresh_dir("soak-kill");
         let db = dir.join("t.sqlite");
         let listen = tsdb::free_port();
         let mut child = spawn(addr, &db, listen);

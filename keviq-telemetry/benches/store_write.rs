@@ -15,13 +15,7 @@ use keviq_expfmt::MetricType;
 use keviq_telemetry::sample::{Labels, Sample, Scrape, Target};
 use keviq_telemetry::store::Store;
 use keviq_testkit::postgres;
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use keviq_testkit::{fresh_dir, setting};
 
 /// Scrape `n`: every series once, counters growing with `n`.
 fn scrape(series: usize, n: usize, at: SystemTime) -> Scrape {
@@ -84,9 +78,7 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let dir = std::env::temp_dir().join(format!("keviq-store-write-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("dir");
+        let dir = fresh_dir("store-write");
         // SQLite: the database file's pages (the WAL is checkpointed into it).
         run(
             "SQLite",

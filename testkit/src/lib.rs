@@ -26,3 +26,21 @@ pub use tools::{FIXED_MS_NAMES, assert_promtool_accepts, python_samples};
 pub fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
+
+/// The value of the environment variable `name` when it parses, else `default`: the
+/// knobs of the benches (`SOAK_SECONDS=30`).
+pub fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// An empty directory `keviq-{name}-{pid}` under the system's temporary directory
+/// (emptied first if a killed run left it).
+pub fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("keviq-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
