@@ -597,11 +597,21 @@ fn click_through(telemetry: SocketAddr, profile: &std::path::Path) {
         "document.querySelectorAll('svg[data-chart=latency] circle.exemplar').length > 0",
         limit,
     );
+    // The request view still holds the gateway's request: wait for this one's.
+    let id = browser.eval(
+        "(() => { const dots = document.querySelectorAll('svg[data-chart=latency] circle.exemplar');
+           return dots[dots.length - 1].dataset.requestId; })()",
+    );
+    let id = id.as_str().expect("the request's ID").to_owned();
     browser.click("svg[data-chart=latency] circle.exemplar:last-of-type");
     browser.wait_for(
         "agent-runtime's request as a waterfall",
-        "document.getElementById('request-view').dataset.loaded === 'true'
-           && document.querySelectorAll('.span-row').length > 0",
+        &format!(
+            "document.getElementById('request-id').textContent === {}
+               && document.getElementById('request-view').dataset.loaded === 'true'
+               && document.querySelectorAll('.span-row').length > 0",
+            serde_json::Value::from(id.as_str())
+        ),
         limit,
     );
     let rows: Vec<(String, String, String)> = serde_json::from_value(browser.eval(
